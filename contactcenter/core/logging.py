@@ -1,0 +1,88 @@
+"""A logging filter that keeps personal data and secrets out of every log line.
+
+It is attached to every handler in settings.LOGGING, so it also covers third-party loggers:
+phone numbers are masked (`+91******3210`), configured secrets and anything that looks like a
+credential (`Authorization: ...`, `token=...`, OTP codes in key/value form) become `<redacted>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+# A run of digits, optionally with a leading + and groups of 3+ digits split by a space or dash
+# (`+91 98765 43210`, `098765-43210`); masked when it holds 10-15 digits. Dates split into short
+# groups are not phone numbers, and neither are Smartflo call ids (`1715235734.129662`): a digit
+# run glued to a dot is left alone.
+_PHONE = re.compile(r"(?<![\w.+])\+?\d+(?:[ \-]\d{3,})*(?![\w]|\.\d)")
+_CREDENTIAL = re.compile(
+    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+|token\s+)?|"
+    r"(?:token|api_key|apikey|password|secret|x-api-key|x-webhook-token)[\"']?\s*[:=]\s*[\"']?)"
+    r"([^\s\"'&,;}]+)"
+)
+_OTP = re.compile(r"(?i)((?:otp|code|field_5)[\"']?\s*[:=]\s*[\"']?)(\d{4,8})")
+
+
+def mask_phone_numbers(text: str) -> str:
+    def _mask(match: re.Match[str]) -> str:
+        value = match.group(0)
+        digits = sum(ch.isdigit() for ch in value)
+        if not 10 <= digits <= 15:
+            return value
+        keep_head = 2 if value.startswith("+") else 0
+        seen = 0
+        out = []
+        for ch in value:
+            if ch.isdigit():
+                seen += 1
+                hidden = keep_head < seen <= digits - 4
+                out.append("*" if hidden else ch)
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    return _PHONE.sub(_mask, text)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "<redacted>")
+    text = _CREDENTIAL.sub(lambda m: m.group(1) + "<redacted>", text)
+    text = _OTP.sub(lambda m: m.group(1) + "<redacted>", text)
+    return mask_phone_numbers(text)
+
+
+def _configured_secrets() -> list[str]:
+    try:
+        from django.conf import settings
+
+        names = (
+            "SMARTFLO_API_TOKEN",
+            "MASKING_API_TOKEN",
+            "SMARTFLO_WEBHOOK_TOKEN",
+            "OTP_C2C_API_KEY",
+            "SECRET_KEY",
+        )
+        return [str(getattr(settings, name, "") or "") for name in names]
+    except Exception:  # settings not configured (e.g. the sandbox process)
+        return []
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites the record's message (and traceback) with phones masked and secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _configured_secrets()
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not lose the line
+            message = str(record.msg)
+        record.msg = redact(message, secrets)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        return True
