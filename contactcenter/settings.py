@@ -124,9 +124,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-if (BASE_DIR / "node_modules").is_dir():
-    # Front-end libraries come from npm (package.json); only what pages use is exposed.
-    STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+# Front-end libraries come from npm (package.json, installed by `make dev` / `make test`), never
+# committed; only their distribution folders are exposed, under /static/vendor/<name>/.
+NODE_MODULES = BASE_DIR / "node_modules"
+VENDOR_STATIC = {
+    "htmx": NODE_MODULES / "htmx.org" / "dist",
+    "chart.js": NODE_MODULES / "chart.js" / "dist",
+    "swagger-ui": NODE_MODULES / "swagger-ui-dist",
+}
+STATICFILES_DIRS += [(f"vendor/{name}", path) for name, path in VENDOR_STATIC.items() if path.is_dir()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -169,6 +175,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI from npm (swagger-ui-dist), served by our own static files: no CDN.
+    "SWAGGER_UI_DIST": STATIC_URL + "vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": STATIC_URL + "vendor/swagger-ui/favicon-32x32.png",
 }
 
 # --- Celery -------------------------------------------------------------------------------

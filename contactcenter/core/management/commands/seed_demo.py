@@ -1,0 +1,38 @@
+"""Demo data for `make dev`: sign-ins for each role. Safe to run again: it changes nothing twice."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+
+from contactcenter.core.roles import AGENTS_GROUP, SUPERVISORS_GROUP
+
+DEMO_USERS = (
+    # username, password, superuser, group
+    ("admin", "admin", True, None),
+    ("supervisor", "supervisor", False, SUPERVISORS_GROUP),
+    ("agent", "agent", False, AGENTS_GROUP),
+)
+
+
+class Command(BaseCommand):
+    help = "Create demo sign-ins (admin, supervisor, agent). Refuses to run with DEBUG off."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off (never in production)")
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates well-known passwords: it runs only with DEBUG=1 (or --force).")
+        User = get_user_model()
+        for username, password, superuser, group_name in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"is_staff": superuser, "is_superuser": superuser}
+            )
+            if created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            if group_name:
+                user.groups.add(Group.objects.get_or_create(name=group_name)[0])
+            state = "created" if created else "exists"
+            self.stdout.write(f"  {username:<11} password {password:<11} ({state})")
