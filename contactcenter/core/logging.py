@@ -65,9 +65,11 @@ def _configured_secrets() -> list[str]:
             "OTP_C2C_API_KEY",
             "SECRET_KEY",
         )
-        return [str(getattr(settings, name, "") or "") for name in names]
+        values = [str(getattr(settings, name, "") or "") for name in names]
     except Exception:  # settings not configured (e.g. the sandbox process)
         return []
+    # "Bearer <jwt>" is configured, but the bare <jwt> may be what reaches a message.
+    return values + [value.split(None, 1)[1] for value in values if " " in value.strip()]
 
 
 class RedactingFilter(logging.Filter):

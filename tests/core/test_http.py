@@ -1,0 +1,85 @@
+"""Health check, sign-in, the API's error shape and its OpenAPI schema."""
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"]["ok"] is True
+    assert "broker" in body and "ok" in body["broker"]
+    assert body["status"] in ("ok", "degraded")
+
+
+def test_healthz_reports_a_broker_that_is_down(client, settings, monkeypatch):
+    from contactcenter.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    body = client.get("/healthz").json()
+    assert body["broker"]["ok"] is False
+    assert body["status"] == "degraded"  # pages keep working without the broker
+
+
+def test_pages_need_a_signed_in_user(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_sign_in_then_home(client):
+    User.objects.create_user("asha", password="a-long-passphrase")
+    response = client.post("/accounts/login/", {"username": "asha", "password": "a-long-passphrase"})
+    assert response.status_code == 302
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b"asha" in page.content
+
+
+def test_api_needs_authentication_with_the_error_shape(client):
+    response = client.get("/api/v1/me/")
+    assert response.status_code in (401, 403)
+    body = response.json()
+    assert body["code"] == "not_authenticated"
+    assert body["message"]
+    assert body["extra"] == {}
+
+
+def test_token_authentication(client):
+    user = User.objects.create_user("api-client")
+    token = Token.objects.create(user=user)
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert response.json()["username"] == "api-client"
+
+
+def test_bad_token_is_refused_with_the_error_shape(client):
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION="Token nope")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_roles_come_from_groups_and_superuser(client):
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user("sup", password="x")
+    user.groups.add(Group.objects.get(name="Supervisors"))
+    client.force_login(user)
+    assert client.get("/api/v1/me/").json()["roles"] == ["supervisor"]
+    admin = User.objects.create_superuser("root", password="x")
+    client.force_login(admin)
+    assert "supervisor" in client.get("/api/v1/me/").json()["roles"]
+
+
+def test_openapi_schema_and_docs(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/v1/me/" in schema.json()["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"/static/vendor/swagger-ui" in docs.content  # served locally, not from a CDN

@@ -1,0 +1,37 @@
+import pytest
+
+from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "9876543210",
+        "98765 43210",
+        "98765-43210",
+        "09876543210",
+        "+919876543210",
+        "+91-98765-43210",
+        "919876543210",
+        " +91 (98765) 43210 ",
+    ],
+)
+def test_indian_forms_normalise(typed):
+    assert to_e164(typed) == "+919876543210"
+    assert to_national(typed) == "9876543210"
+
+
+def test_foreign_numbers_keep_their_country_code():
+    assert to_e164("+1 415 555 0123") == "+14155550123"
+    assert to_national("+1 415 555 0123") == "14155550123"
+
+
+@pytest.mark.parametrize("bad", ["", "12345", "98765abcde", "+91123", "123456789012345678", "++919876543210"])
+def test_bad_numbers_raise(bad):
+    with pytest.raises(InvalidPhoneNumber):
+        to_e164(bad)
+
+
+def test_mask_keeps_only_country_code_and_last_four():
+    assert mask("+919876543210") == "+91******3210"
+    assert mask("9876543210") == "******3210"

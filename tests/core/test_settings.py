@@ -1,0 +1,66 @@
+"""Settings refuse an unsafe production start and pass Django's deployment checks."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # Drop what tests/settings.py put in this process's environment.
+    dropped = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS")
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
+    clean.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "contactcenter.settings", **env})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_debug_off_without_secret_key_refuses_to_start_and_names_it():
+    result = run_manage("check", DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_like_values_pass_check_deploy_at_warning_level():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="cc.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_on_runs_without_secret_key():
+    result = run_manage("check", DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_time_zone_and_aware_datetimes(settings):
+    assert settings.TIME_ZONE == "Asia/Kolkata"
+    assert settings.USE_TZ is True
+
+
+def test_celery_is_json_only_with_time_limits(settings):
+    from contactcenter.celery import app
+
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_soft_time_limit < app.conf.task_time_limit
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_without_a_broker_url_the_embedded_filesystem_broker_is_used():
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    clean.update({"DJANGO_ENV_FILE": os.devnull, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "contactcenter.settings"})
+    code = "from contactcenter.celery import app; print(app.conf.broker_url)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.stdout.strip() == "filesystem://", result.stderr

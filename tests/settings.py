@@ -1,0 +1,21 @@
+"""The project's one settings module, with the environment a test run needs.
+
+Only environment defaults and the static-files storage differ: DEBUG stays off, as in
+production. Anything already set in the environment (DATABASE_URL, REDIS_URL...) wins.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("SMARTFLO_WEBHOOK_TOKEN", "test-webhook-token")
+os.environ.setdefault("MASKING_API_TOKEN", "test-masking-token")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("LOG_LEVEL", "DEBUG")
+
+from contactcenter.settings import *  # noqa: F403
+
+# No collectstatic before tests: serve static files from their sources.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
