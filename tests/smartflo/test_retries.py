@@ -147,8 +147,10 @@ def test_connection_refused_is_retried_even_for_calls_because_nothing_was_sent(s
 
 def test_retry_after_header_is_honoured_for_reads(sleeps):
     answers = iter(
-        [httpx.Response(429, headers={"Retry-After": "3"}, json={"success": False, "message": "slow down"})]
-        + [httpx.Response(200, json=[])]
+        [
+            httpx.Response(429, headers={"Retry-After": "3"}, json={"success": False, "message": "slow down"}),
+            httpx.Response(200, json=[]),
+        ]
     )
     transport = httpx.MockTransport(lambda request: next(answers))
     with SmartfloClient(base_url="http://x/v1", token="t", transport=transport, sleep=sleeps) as smartflo:
