@@ -4,6 +4,7 @@
 the process refuses to start without them.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
     "contactcenter.core",
     "agents",
     "calls",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -75,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "contactcenter.core.context_processors.roles",
             ],
         },
     },
@@ -108,6 +112,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Repeated failed sign-ins lock out the username from that address for a while.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -213,6 +228,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into the database schedule when beat starts; edit intervals in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "sync-agents-hourly": {"task": "agents.sync_agents", "schedule": 3600.0},
+}
 
 # --- Smartflo -----------------------------------------------------------------------------
 
@@ -221,6 +240,8 @@ SANDBOX_TOKEN = "sandbox-token"
 SMARTFLO_BASE_URL = env.str("SMARTFLO_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/v1")
 SMARTFLO_API_TOKEN = env.str("SMARTFLO_API_TOKEN", default=SANDBOX_TOKEN)
 SMARTFLO_TIMEOUT = env.float("SMARTFLO_TIMEOUT", default=10.0)
+SMARTFLO_MAX_RETRIES = env.int("SMARTFLO_MAX_RETRIES", default=3)  # reads and idempotent writes only
+SMARTFLO_BACKOFF_SECONDS = env.float("SMARTFLO_BACKOFF_SECONDS", default=0.5)  # first retry's ceiling
 SMARTFLO_WEBHOOK_TOKEN = env.str("SMARTFLO_WEBHOOK_TOKEN", default="")
 MASKING_API_TOKEN = env.str("MASKING_API_TOKEN", default="")
 MASKING_FALLBACK_NUMBER = env.str("MASKING_FALLBACK_NUMBER", default="")

@@ -37,9 +37,37 @@ def sleeps() -> SleepRecorder:
 
 
 @pytest.fixture
-def client(sandbox, sleeps) -> SmartfloClient:
+def smartflo_client(sandbox, sleeps) -> SmartfloClient:
     """A client pointed at the sandbox, with a short timeout and a recording sleep."""
     with SmartfloClient(
         base_url=sandbox.base_url, token=sandbox.token, timeout=1.0, sleep=sleeps, random_fn=lambda: 1.0
     ) as smartflo:
         yield smartflo
+
+
+@pytest.fixture
+def smartflo(settings, sandbox):
+    """Point the application (settings) at the sandbox, with a short provider timeout."""
+    settings.SMARTFLO_BASE_URL = sandbox.base_url
+    settings.SMARTFLO_API_TOKEN = sandbox.token
+    settings.SMARTFLO_TIMEOUT = 1.0
+    settings.SMARTFLO_BACKOFF_SECONDS = 0.001
+    return sandbox
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("name", role="agent" | "supervisor" | "superuser" | None)."""
+    from django.contrib.auth.models import Group, User
+
+    def make(username: str, *, role: str | None = None, password: str = "a-long-passphrase") -> User:
+        if role == "superuser":
+            return User.objects.create_superuser(username, password=password)
+        user = User.objects.create_user(username, password=password)
+        if role in ("agent", "supervisor"):
+            # get_or_create: transactional tests flush the groups the migration made
+            name = {"agent": "Agents", "supervisor": "Supervisors"}[role]
+            user.groups.add(Group.objects.get_or_create(name=name)[0])
+        return user
+
+    return make

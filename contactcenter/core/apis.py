@@ -10,13 +10,13 @@ from contactcenter.core.roles import user_roles
 class MeApi(APIView):
     """Who the caller is and which roles they hold."""
 
-    class OutputSerializer(serializers.Serializer):
+    class MeOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
         roles = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
         user = request.user
         data = {"id": user.pk, "username": user.get_username(), "roles": user_roles(user)}
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.MeOutputSerializer(data).data)

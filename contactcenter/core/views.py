@@ -13,8 +13,6 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from contactcenter.core.roles import user_roles
-
 
 def _check_database() -> dict:
     started = time.monotonic()
@@ -63,7 +61,6 @@ def home(request: HttpRequest) -> HttpResponse:
     """The landing page: who you are, where Smartflo is, and where to go next."""
     base_url = settings.SMARTFLO_BASE_URL
     context = {
-        "roles": user_roles(request.user),
         "smartflo_host": urlsplit(base_url).netloc,
         "is_sandbox": urlsplit(base_url).hostname in ("127.0.0.1", "localhost"),
     }

@@ -37,6 +37,8 @@ def client_from_settings(**overrides) -> SmartfloClient:
         "base_url": settings.SMARTFLO_BASE_URL,
         "token": settings.SMARTFLO_API_TOKEN,
         "timeout": settings.SMARTFLO_TIMEOUT,
+        "max_retries": settings.SMARTFLO_MAX_RETRIES,
+        "backoff_base": settings.SMARTFLO_BACKOFF_SECONDS,
     }
     options.update(overrides)
     return SmartfloClient(**options)

@@ -1,14 +1,12 @@
 """A new user signs in, lands on the home page, opens the API docs and signs out."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_sign_in_home_api_docs_and_sign_out(page, live_server):
-    supervisor = User.objects.create_user("meera", password="correct horse battery")
-    supervisor.groups.add(Group.objects.get(name="Supervisors"))
+def test_sign_in_home_api_docs_and_sign_out(page, live_server, make_user):
+    make_user("meera", role="supervisor", password="correct horse battery")
 
     page.goto(live_server.url + "/")
     assert "/accounts/login/" in page.url

@@ -11,7 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     # Drop what tests/settings.py put in this process's environment.
-    dropped = ("SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS")
+    dropped = (
+        "SECRET_KEY",
+        "DEBUG",
+        "DJANGO_SETTINGS_MODULE",
+        "SECURE_SSL_REDIRECT",
+        "ALLOWED_HOSTS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "contactcenter.settings", **env})
     return subprocess.run(

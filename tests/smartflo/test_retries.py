@@ -20,22 +20,22 @@ from contactcenter.smartflo import (
 )
 
 
-def test_a_get_that_fails_once_succeeds(client, sandbox, sleeps):
+def test_a_get_that_fails_once_succeeds(smartflo_client, sandbox, sleeps):
     sandbox.add_fault(endpoint="agents", error_rate=1.0, error_status=503, times=1)
-    assert client.list_agents()
+    assert smartflo_client.list_agents()
     assert len(sandbox.requests(path="/v1/agents")) == 2
     assert len(sleeps.calls) == 1
 
 
-def test_a_get_that_times_out_once_succeeds(client, sandbox, sleeps):
+def test_a_get_that_times_out_once_succeeds(smartflo_client, sandbox, sleeps):
     sandbox.add_fault(endpoint="agents", timeout_rate=1.0, times=1)
-    assert client.list_agents()
+    assert smartflo_client.list_agents()
     assert len(sandbox.requests(path="/v1/agents")) == 2
 
 
-def test_a_garbled_answer_is_retried_for_reads(client, sandbox):
+def test_a_garbled_answer_is_retried_for_reads(smartflo_client, sandbox):
     sandbox.add_fault(endpoint="live_calls", malformed_rate=1.0, times=2)
-    assert client.live_calls() == []
+    assert smartflo_client.live_calls() == []
     assert len(sandbox.requests(path="/v1/live_calls")) == 3
 
 
@@ -77,29 +77,29 @@ def test_backoff_uses_full_jitter_and_a_ceiling(sandbox, sleeps):
     assert sleeps.calls == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
 
 
-def test_timed_out_click_to_call_reaches_smartflo_exactly_once(client, sandbox, sleeps):
+def test_timed_out_click_to_call_reaches_smartflo_exactly_once(smartflo_client, sandbox, sleeps):
     sandbox.add_fault(endpoint="click_to_call", timeout_rate=1.0)
     with pytest.raises(SmartfloUnknownOutcomeError) as info:
-        client.click_to_call(agent_number="1001", destination_number="9876543210")
+        smartflo_client.click_to_call(agent_number="1001", destination_number="9876543210")
     assert isinstance(info.value.cause, SmartfloTimeoutError)
     assert len(sandbox.requests(path="/v1/click_to_call")) == 1
     assert sleeps.calls == []
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_click_to_call_answered_with_5xx_is_unknown_outcome_and_not_retried(client, sandbox, status):
+def test_click_to_call_answered_with_5xx_is_unknown_outcome_and_not_retried(smartflo_client, sandbox, status):
     sandbox.add_fault(endpoint="click_to_call", error_rate=1.0, error_status=status)
     with pytest.raises(SmartfloUnknownOutcomeError) as info:
-        client.click_to_call(agent_number="1001", destination_number="9876543210")
+        smartflo_client.click_to_call(agent_number="1001", destination_number="9876543210")
     assert info.value.status == status
     assert isinstance(info.value.cause, SmartfloServerError)
     assert len(sandbox.requests(path="/v1/click_to_call")) == 1
 
 
-def test_garbled_click_to_call_answer_is_unknown_outcome(client, sandbox):
+def test_garbled_click_to_call_answer_is_unknown_outcome(smartflo_client, sandbox):
     sandbox.add_fault(endpoint="click_to_call", malformed_rate=1.0)
     with pytest.raises(SmartfloUnknownOutcomeError) as info:
-        client.click_to_call(agent_number="1001", destination_number="9876543210")
+        smartflo_client.click_to_call(agent_number="1001", destination_number="9876543210")
     assert isinstance(info.value.cause, SmartfloResponseError)
     assert len(sandbox.requests(path="/v1/click_to_call")) == 1
 
@@ -112,23 +112,23 @@ def test_garbled_click_to_call_answer_is_unknown_outcome(client, sandbox):
         ("call_options", "/v1/call/options", lambda c, s: c.transfer(call_id="1.1", intercom="1002")),
     ],
 )
-def test_other_non_idempotent_posts_are_sent_once(client, sandbox, endpoint, path, call):
+def test_other_non_idempotent_posts_are_sent_once(smartflo_client, sandbox, endpoint, path, call):
     sandbox.add_fault(endpoint=endpoint, timeout_rate=1.0)
     with pytest.raises(SmartfloUnknownOutcomeError):
-        call(client, sandbox)
+        call(smartflo_client, sandbox)
     assert len(sandbox.requests(path=path)) == 1
 
 
-def test_idempotent_posts_retry(client, sandbox):
+def test_idempotent_posts_retry(smartflo_client, sandbox):
     sandbox.add_fault(endpoint="broadcast_lead", error_rate=1.0, times=1)
-    assert client.broadcast_lead(lead_id=sandbox.otp_lead_id, phone="9876543210", otp="123456").success
+    assert smartflo_client.broadcast_lead(lead_id=sandbox.otp_lead_id, phone="9876543210", otp="123456").success
     assert len(sandbox.requests(path=f"/v1/broadcast/lead/{sandbox.otp_lead_id}")) == 2
 
 
-def test_rate_limited_click_to_call_is_not_placed_and_not_retried(client, sandbox):
+def test_rate_limited_click_to_call_is_not_placed_and_not_retried(smartflo_client, sandbox):
     sandbox.add_fault(endpoint="click_to_call", status=429)
     with pytest.raises(SmartfloRateLimitedError):
-        client.click_to_call(agent_number="1001", destination_number="9876543210")
+        smartflo_client.click_to_call(agent_number="1001", destination_number="9876543210")
     assert len(sandbox.requests(path="/v1/click_to_call")) == 1
 
 

@@ -1,4 +1,4 @@
-"""Parsing of real-shaped provider answers into the client's dataclasses."""
+"""Parsing of real-shaped provider answers into the smartflo_client's dataclasses."""
 
 from datetime import UTC, datetime
 

@@ -1,0 +1,278 @@
+"""Writes for agents: create one in Smartflo and here in one action, and sync from Smartflo."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents.models import Agent, intercom_validator
+from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.roles import AGENTS_GROUP
+from contactcenter.phones import InvalidPhoneNumber, mask, to_e164
+from contactcenter.smartflo import (
+    Agent as SmartfloAgent,
+)
+from contactcenter.smartflo import (
+    SmartfloClient,
+    SmartfloError,
+    SmartfloInvalidRequest,
+    SmartfloRejectedError,
+    SmartfloUnknownOutcomeError,
+    client_from_settings,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def provider_error(exc: SmartfloError) -> ApplicationError:
+    """The API-facing form of a Smartflo failure: 502 with Smartflo's own message when it refused,
+    504 when the outcome is unknown, 502/503 for the rest."""
+    if isinstance(exc, SmartfloUnknownOutcomeError):
+        return ApplicationError(
+            "Smartflo did not answer in time, so the outcome is unknown: check Smartflo before trying again.",
+            code="provider_unknown_outcome",
+            status_code=504,
+        )
+    if isinstance(exc, SmartfloRejectedError):
+        return ApplicationError(
+            f"Smartflo refused: {exc.provider_message or exc.message}",
+            code="provider_rejected",
+            status_code=502,
+            extra={"provider_message": exc.provider_message or exc.message},
+        )
+    if isinstance(exc, SmartfloInvalidRequest):
+        return ApplicationError(
+            exc.message, code="invalid", extra={"fields": {exc.field or "non_field_errors": [exc.message]}}
+        )
+    return ApplicationError(
+        f"Smartflo is unavailable ({exc.message}). Nothing was changed; try again shortly.",
+        code="provider_unavailable",
+        status_code=503 if exc.transient else 502,
+    )
+
+
+def agent_validate_new(
+    *, name: str, follow_me_number: str, intercom: str | None, username: str | None, password: str | None
+) -> dict:
+    """Check a new agent's fields locally, before anything is sent to Smartflo.
+
+    Raises django ValidationError keyed by field; returns the cleaned values.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict = {"name": (name or "").strip(), "intercom": (str(intercom).strip() if intercom else "") or None}
+    if not cleaned["name"]:
+        errors["name"] = ["A name is required."]
+    try:
+        cleaned["follow_me_number"] = to_e164(follow_me_number or "")
+        if not cleaned["follow_me_number"].startswith("+91"):
+            errors["follow_me_number"] = ["Smartflo agents need an Indian mobile number."]
+        elif Agent.objects.filter(follow_me_number=cleaned["follow_me_number"]).exists():
+            errors["follow_me_number"] = ["Another agent already has this number."]
+    except InvalidPhoneNumber as exc:
+        errors["follow_me_number"] = [str(exc)]
+    if cleaned["intercom"]:
+        try:
+            intercom_validator(cleaned["intercom"])
+            if Agent.objects.filter(intercom=cleaned["intercom"]).exists():
+                errors["intercom"] = ["Another agent already has this intercom."]
+        except ValidationError as exc:
+            errors["intercom"] = list(exc.messages)
+    cleaned["username"] = (username or "").strip() or None
+    if cleaned["username"]:
+        User = get_user_model()
+        if User.objects.filter(username__iexact=cleaned["username"]).exists():
+            errors["username"] = ["This username is taken."]
+        if not password:
+            errors["password"] = ["A password is required when a username is given."]
+        else:
+            try:
+                validate_password(password, User(username=cleaned["username"]))
+            except ValidationError as exc:
+                errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    cleaned["password"] = password
+    return cleaned
+
+
+def agent_create(
+    *,
+    name: str,
+    follow_me_number: str,
+    intercom: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    client: SmartfloClient | None = None,
+) -> Agent:
+    """Create the agent in Smartflo (`POST /agent`), then here, optionally with a login.
+
+    Nothing is stored when Smartflo refuses or does not answer: the error says which.
+    """
+    cleaned = agent_validate_new(
+        name=name, follow_me_number=follow_me_number, intercom=intercom, username=username, password=password
+    )
+    smartflo = client or client_from_settings()
+    try:
+        created = smartflo.add_agent(
+            name=cleaned["name"], follow_me_number=cleaned["follow_me_number"], intercom=cleaned["intercom"]
+        )
+    except SmartfloError as exc:
+        logger.warning("agent create refused for %s: %s", mask(cleaned["follow_me_number"]), exc)
+        raise provider_error(exc) from exc
+    finally:
+        if client is None:
+            smartflo.close()
+
+    try:
+        with transaction.atomic():
+            user = None
+            if cleaned["username"]:
+                user = get_user_model().objects.create_user(
+                    username=cleaned["username"], password=cleaned["password"], first_name=cleaned["name"][:150]
+                )
+                user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
+            agent = Agent.objects.create(
+                smartflo_id=created.agent_id,
+                name=cleaned["name"],
+                follow_me_number=cleaned["follow_me_number"],
+                intercom=cleaned["intercom"],
+                user=user,
+                last_synced_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        # Two people added the same number or intercom at once: Smartflo has it, and the next
+        # sync brings it in. Say so instead of failing silently.
+        raise ApplicationError(
+            "Smartflo created the agent, but a conflicting agent was saved here at the same time; "
+            "run a sync to bring it in.",
+            code="conflict",
+            status_code=409,
+            extra={"smartflo_id": created.agent_id},
+        ) from exc
+    logger.info("agent %s created (smartflo id %s)", agent.pk, created.agent_id)
+    return agent
+
+
+@dataclass(frozen=True)
+class AgentSyncResult:
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deactivated} deactivated"
+        )
+
+
+_SYNCED_FIELDS = (
+    "smartflo_id",
+    "eid",
+    "name",
+    "follow_me_number",
+    "intercom",
+    "blocked",
+    "calls_answered",
+    "calls_missed",
+    "is_active",
+)
+
+
+def _upstream_values(upstream: SmartfloAgent) -> dict:
+    try:
+        number = to_e164(upstream.follow_me_number)
+    except InvalidPhoneNumber:
+        number = upstream.follow_me_number
+    intercom = upstream.intercom or None
+    if intercom is not None and not (len(intercom) == 4 and intercom.isdigit()):
+        intercom = None
+    return {
+        "smartflo_id": upstream.id,
+        "eid": upstream.eid,
+        "name": upstream.name or upstream.eid or upstream.id,
+        "follow_me_number": number,
+        "intercom": intercom,
+        "blocked": upstream.blocked,
+        "calls_answered": upstream.calls_answered,
+        "calls_missed": upstream.calls_missed,
+        "is_active": True,
+    }
+
+
+def _match(upstream: dict, by_id: dict, by_eid: dict, by_number: dict) -> Agent | None:
+    return (
+        by_id.get(upstream["smartflo_id"])
+        or (by_eid.get(upstream["eid"]) if upstream["eid"] else None)
+        or by_number.get(upstream["follow_me_number"])
+    )
+
+
+@transaction.atomic
+def agent_sync(*, client: SmartfloClient | None = None) -> AgentSyncResult:
+    """Upsert every agent from `GET /agents`; deactivate those that vanished upstream.
+
+    Matching is by Smartflo id, then EID, then follow-me number, so an agent added by hand in
+    the admin or before an id change links instead of duplicating. Running it twice changes
+    nothing the second time.
+    """
+    smartflo = client or client_from_settings()
+    try:
+        upstream_agents = smartflo.list_agents()
+    except SmartfloError as exc:
+        raise provider_error(exc) from exc
+    finally:
+        if client is None:
+            smartflo.close()
+
+    now = timezone.now()
+    local = list(Agent.objects.select_for_update())
+    by_id = {a.smartflo_id: a for a in local if a.smartflo_id}
+    by_eid = {a.eid: a for a in local if a.eid}
+    by_number = {a.follow_me_number: a for a in local}
+    created = updated = unchanged = 0
+    seen: set[int] = set()
+
+    for upstream in upstream_agents:
+        if not upstream.id:
+            continue
+        values = _upstream_values(upstream)
+        agent = _match(values, by_id, by_eid, by_number)
+        # An intercom or number moved from one agent to another upstream: free it here first.
+        for field in ("intercom", "follow_me_number"):
+            if values[field]:
+                holder = Agent.objects.filter(**{field: values[field]}).exclude(pk=agent.pk if agent else None)
+                if field == "intercom":
+                    holder.update(intercom=None)
+                elif holder.exists():
+                    values[field] = agent.follow_me_number if agent else values[field]
+        if agent is None:
+            agent = Agent.objects.create(**values, last_synced_at=now)
+            created += 1
+        else:
+            changed = [f for f in _SYNCED_FIELDS if getattr(agent, f) != values[f]]
+            for field in changed:
+                setattr(agent, field, values[field])
+            agent.last_synced_at = now
+            agent.save(update_fields=[*changed, "last_synced_at", "updated_at"])
+            if changed:
+                updated += 1
+            else:
+                unchanged += 1
+        seen.add(agent.pk)
+        by_id[agent.smartflo_id] = agent
+
+    deactivated = (
+        Agent.objects.filter(is_active=True, smartflo_id__isnull=False).exclude(pk__in=seen).update(is_active=False)
+    )
+    result = AgentSyncResult(created=created, updated=updated, unchanged=unchanged, deactivated=deactivated)
+    logger.info("agent sync: %s", result)
+    return result
