@@ -13,49 +13,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import Agent, intercom_validator
-from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import AGENTS_GROUP
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164
 from contactcenter.smartflo import (
     Agent as SmartfloAgent,
 )
-from contactcenter.smartflo import (
-    SmartfloClient,
-    SmartfloError,
-    SmartfloInvalidRequest,
-    SmartfloRejectedError,
-    SmartfloUnknownOutcomeError,
-    client_from_settings,
-)
+from contactcenter.smartflo import SmartfloClient, SmartfloError, client_from_settings
 
 logger = logging.getLogger(__name__)
-
-
-def provider_error(exc: SmartfloError) -> ApplicationError:
-    """The API-facing form of a Smartflo failure: 502 with Smartflo's own message when it refused,
-    504 when the outcome is unknown, 502/503 for the rest."""
-    if isinstance(exc, SmartfloUnknownOutcomeError):
-        return ApplicationError(
-            "Smartflo did not answer in time, so the outcome is unknown: check Smartflo before trying again.",
-            code="provider_unknown_outcome",
-            status_code=504,
-        )
-    if isinstance(exc, SmartfloRejectedError):
-        return ApplicationError(
-            f"Smartflo refused: {exc.provider_message or exc.message}",
-            code="provider_rejected",
-            status_code=502,
-            extra={"provider_message": exc.provider_message or exc.message},
-        )
-    if isinstance(exc, SmartfloInvalidRequest):
-        return ApplicationError(
-            exc.message, code="invalid", extra={"fields": {exc.field or "non_field_errors": [exc.message]}}
-        )
-    return ApplicationError(
-        f"Smartflo is unavailable ({exc.message}). Nothing was changed; try again shortly.",
-        code="provider_unavailable",
-        status_code=503 if exc.transient else 502,
-    )
 
 
 def agent_validate_new(

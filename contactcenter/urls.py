@@ -8,6 +8,9 @@ from contactcenter.core import views as core_views
 api_v1 = [
     path("", include("contactcenter.core.api_urls")),
     path("", include("agents.api_urls")),
+    path("", include("calls.api_urls")),
+    path("", include("masking.api_urls")),
+    path("", include("otp.api_urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +19,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
+    path("calls/", include("calls.urls")),
+    path("masking/", include("masking.urls")),
+    path("otp/", include("otp.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -7,7 +7,7 @@ Tests and clients branch on `code`, never on the wording of `message`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,6 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from contactcenter.smartflo import SmartfloError
 
 
 class ApplicationError(Exception):
@@ -43,6 +46,46 @@ class ApplicationError(Exception):
         if status_code is not None:
             self.status_code = status_code
         self.extra = extra or {}
+
+
+def provider_error(exc: SmartfloError) -> ApplicationError:
+    """The API-facing form of a Smartflo failure: 502 with Smartflo's own message when it refused,
+    504 when the outcome is unknown, 502/503 for the rest."""
+    from contactcenter.smartflo import (
+        SmartfloAuthError,
+        SmartfloInvalidRequest,
+        SmartfloRejectedError,
+        SmartfloUnknownOutcomeError,
+    )
+
+    if isinstance(exc, SmartfloUnknownOutcomeError):
+        return ApplicationError(
+            "Smartflo did not answer in time, so the outcome is unknown: check Smartflo before trying again.",
+            code="provider_unknown_outcome",
+            status_code=504,
+        )
+    if isinstance(exc, SmartfloRejectedError):
+        return ApplicationError(
+            f"Smartflo refused: {exc.provider_message or exc.message}",
+            code="provider_rejected",
+            status_code=502,
+            extra={"provider_message": exc.provider_message or exc.message},
+        )
+    if isinstance(exc, SmartfloAuthError):
+        return ApplicationError(
+            "Smartflo refused our credentials: an administrator must check SMARTFLO_API_TOKEN.",
+            code="provider_auth_failed",
+            status_code=502,
+        )
+    if isinstance(exc, SmartfloInvalidRequest):
+        return ApplicationError(
+            exc.message, code="invalid", extra={"fields": {exc.field or "non_field_errors": [exc.message]}}
+        )
+    return ApplicationError(
+        f"Smartflo is unavailable ({exc.message}). Nothing was changed; try again shortly.",
+        code="provider_unavailable",
+        status_code=503 if exc.transient else 502,
+    )
 
 
 _DRF_CODES = {

@@ -41,3 +41,24 @@ def test_throttled_carries_retry_after():
 
 def test_unexpected_errors_are_left_to_django():
     assert render(RuntimeError("boom")) is None
+
+
+def test_provider_errors_map_to_stable_codes():
+    from contactcenter.core.exceptions import provider_error
+    from contactcenter.smartflo import (
+        SmartfloAuthError,
+        SmartfloRejectedError,
+        SmartfloServerError,
+        SmartfloTimeoutError,
+        SmartfloUnknownOutcomeError,
+    )
+
+    rejected = provider_error(SmartfloRejectedError("no", status=400, provider_message="Agent is blocked"))
+    assert (rejected.code, rejected.status_code) == ("provider_rejected", 502)
+    assert "Agent is blocked" in rejected.message
+    unknown = provider_error(SmartfloUnknownOutcomeError("?", cause=SmartfloTimeoutError("t")))
+    assert (unknown.code, unknown.status_code) == ("provider_unknown_outcome", 504)
+    auth = provider_error(SmartfloAuthError("bad", status=401))
+    assert (auth.code, auth.status_code) == ("provider_auth_failed", 502)
+    down = provider_error(SmartfloServerError("down", status=503))
+    assert (down.code, down.status_code) == ("provider_unavailable", 503)

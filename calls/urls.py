@@ -1,0 +1,4 @@
+"""Page routes of this app, mounted under /calls/ by contactcenter/urls.py."""
+
+app_name = "calls"
+urlpatterns: list = []
