@@ -31,8 +31,18 @@ def redis_url() -> str:
     return url
 
 
-def test_worker_runs_the_ping_task_against_the_sandbox(redis_url, sandbox, monkeypatch, tmp_path):
+@pytest.fixture
+def real_broker(redis_url):
+    """This process sends to Redis for real (tests otherwise run tasks eagerly)."""
     from contactcenter.celery import app
+
+    saved = {"task_always_eager": app.conf.task_always_eager, "broker_url": app.conf.broker_url}
+    app.conf.update(task_always_eager=False, broker_url=redis_url)
+    yield app
+    app.conf.update(**saved)
+
+
+def test_worker_runs_the_ping_task_against_the_sandbox(redis_url, real_broker, sandbox, tmp_path):
     from contactcenter.core.tasks import smartflo_ping
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -71,8 +81,6 @@ def test_worker_runs_the_ping_task_against_the_sandbox(redis_url, sandbox, monke
         stderr=subprocess.STDOUT,
     )
     try:
-        monkeypatch.setattr(app.conf, "task_always_eager", False)
-        monkeypatch.setattr(app.conf, "broker_url", redis_url)
         smartflo_ping.apply_async(queue=queue)
 
         deadline = time.monotonic() + 60
