@@ -1,3 +1,13 @@
-"""API routes of this app, mounted under /api/v1/ by contactcenter/urls.py."""
+"""API routes of the calls app, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from calls import apis
+
+urlpatterns = [
+    path("calls/click-to-call/", apis.ClickToCallApi.as_view(), name="api-click-to-call"),
+    path("calls/<str:call_id>/", apis.CallDetailApi.as_view(), name="api-call-detail"),
+    path("calls/<str:call_id>/hangup/", apis.CallHangupApi.as_view(), name="api-call-hangup"),
+    path("calls/<str:call_id>/transfer/", apis.CallTransferApi.as_view(), name="api-call-transfer"),
+    path("webhooks/smartflo/", apis.SmartfloWebhookApi.as_view(), name="api-webhook-smartflo"),
+]

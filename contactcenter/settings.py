@@ -268,6 +268,11 @@ SMARTFLO_BACKOFF_SECONDS = env.float("SMARTFLO_BACKOFF_SECONDS", default=0.5)  #
 SMARTFLO_WEBHOOK_TOKEN = env.str("SMARTFLO_WEBHOOK_TOKEN", default="")
 MASKING_API_TOKEN = env.str("MASKING_API_TOKEN", default="")
 MASKING_FALLBACK_NUMBER = env.str("MASKING_FALLBACK_NUMBER", default="")
+# Calls: a second click for an agent whose previous call is still being set up (within this
+# window) is refused instead of dialling twice; the live board polls Smartflo at most once per
+# LIVE_CALLS_CACHE_SECONDS however many boards are open.
+CALL_SETUP_WINDOW_SECONDS = env.int("CALL_SETUP_WINDOW_SECONDS", default=90)
+LIVE_CALLS_CACHE_SECONDS = env.float("LIVE_CALLS_CACHE_SECONDS", default=3.0)
 OTP_LEAD_ID = env.str("OTP_LEAD_ID", default="sandbox-lead")
 OTP_C2C_API_KEY = env.str("OTP_C2C_API_KEY", default="sandbox-c2c-key")
 OTP_TTL_SECONDS = min(env.int("OTP_TTL_SECONDS", default=300), 600)

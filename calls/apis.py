@@ -1,0 +1,183 @@
+import hmac
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.models import Agent
+from calls.selectors import agent_for_user, call_get_for_user
+from calls.services import call_event_ingest, call_hangup, call_place, call_transfer
+from calls.services.idempotency import idempotent_call, request_fingerprint
+from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.roles import is_supervisor
+
+
+class CallOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    custom_identifier = serializers.UUIDField()
+    status = serializers.CharField()
+    call_id = serializers.CharField(allow_null=True)
+    agent = serializers.IntegerField(source="agent_id")
+    destination = serializers.CharField()
+    provider_message = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    transferred_to = serializers.IntegerField(source="transferred_to_id", allow_null=True)
+
+
+def _validation(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _error_body(exc: ApplicationError) -> tuple[int, dict]:
+    return exc.status_code, {"code": exc.code, "message": exc.message, "extra": exc.extra}
+
+
+class ClickToCallApi(APIView):
+    """Ring the agent's phone, then the customer's. Agents dial from their own number only."""
+
+    class ClickToCallInputSerializer(serializers.Serializer):
+        destination_number = serializers.CharField(max_length=32)
+        agent = serializers.IntegerField(required=False, help_text="Local agent id (supervisors only).")
+        caller_id = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+    @extend_schema(
+        request=ClickToCallInputSerializer,
+        responses={201: CallOutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.ClickToCallInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        agent = self._agent(request, data.validated_data.get("agent"))
+
+        def run() -> tuple[int, dict]:
+            try:
+                call = call_place(
+                    requested_by=request.user,
+                    agent=agent,
+                    destination=data.validated_data["destination_number"],
+                    caller_id=data.validated_data.get("caller_id") or None,
+                )
+            except ApplicationError as exc:
+                return _error_body(exc)
+            return status.HTTP_201_CREATED, CallOutputSerializer(call).data
+
+        try:
+            code, body = idempotent_call(
+                user=request.user,
+                key=request.headers.get("Idempotency-Key"),
+                fingerprint=request_fingerprint({**data.validated_data, "agent": agent.pk}),
+                run=run,
+            )
+        except DjangoValidationError as exc:
+            raise _validation(exc) from exc
+        return Response(body, status=code)
+
+    @staticmethod
+    def _agent(request: Request, agent_id: int | None) -> Agent:
+        own = agent_for_user(request.user)
+        if is_supervisor(request.user):
+            if agent_id is None:
+                if own is None:
+                    raise serializers.ValidationError({"agent": ["Choose the agent whose phone should ring."]})
+                return own
+            agent = Agent.objects.filter(pk=agent_id).first()
+            if agent is None:
+                raise serializers.ValidationError({"agent": ["No such agent."]})
+            return agent
+        if own is None:
+            raise PermissionDenied("Your sign-in is not linked to an agent, so there is no phone to ring.")
+        if agent_id is not None and agent_id != own.pk:
+            raise PermissionDenied("Agents can only dial from their own number.")
+        return own
+
+
+class CallHangupApi(APIView):
+    """Hang up a live call: the call's agent, or a supervisor (any Smartflo call id)."""
+
+    @extend_schema(request=None, responses={200: CallOutputSerializer})
+    def post(self, request: Request, call_id: str) -> Response:
+        try:
+            call = call_get_for_user(user=request.user, reference=call_id)
+        except Http404:
+            if not is_supervisor(request.user):
+                raise
+            call_hangup(call_id=call_id)  # a live call we did not place (e.g. inbound)
+            return Response({"call_id": call_id, "status": "hangup_requested"})
+        call = call_hangup(call=call)
+        return Response(CallOutputSerializer(call).data)
+
+
+class CallTransferApi(APIView):
+    """Transfer a live call to another agent (by local agent id)."""
+
+    class CallTransferInputSerializer(serializers.Serializer):
+        agent = serializers.IntegerField()
+
+    @extend_schema(request=CallTransferInputSerializer, responses={200: CallOutputSerializer})
+    def post(self, request: Request, call_id: str) -> Response:
+        data = self.CallTransferInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        call = call_get_for_user(user=request.user, reference=call_id)
+        target = Agent.objects.filter(pk=data.validated_data["agent"]).first()
+        if target is None:
+            raise serializers.ValidationError({"agent": ["No such agent."]})
+        try:
+            call = call_transfer(call=call, to_agent=target)
+        except DjangoValidationError as exc:
+            raise _validation(exc) from exc
+        return Response(CallOutputSerializer(call).data)
+
+
+class CallDetailApi(APIView):
+    """One call as it stands now (for polling from the enterprise's backend)."""
+
+    @extend_schema(responses={200: CallOutputSerializer})
+    def get(self, request: Request, call_id: str) -> Response:
+        return Response(CallOutputSerializer(call_get_for_user(user=request.user, reference=call_id)).data)
+
+
+class SmartfloWebhookApi(APIView):
+    """Call events from Smartflo: JSON or form, GET or POST, with the shared token as
+    `?token=` or `X-Webhook-Token`."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class WebhookOutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        event = serializers.IntegerField()
+        outcome = serializers.CharField()
+
+    def _authorized(self, request: Request) -> bool:
+        expected = settings.SMARTFLO_WEBHOOK_TOKEN
+        given = request.headers.get("X-Webhook-Token") or request.query_params.get("token") or ""
+        return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+    def _handle(self, request: Request, payload) -> Response:
+        if not self._authorized(request):
+            raise ApplicationError("Missing or wrong webhook token.", code="not_authenticated", status_code=401)
+        event = call_event_ingest(payload=payload)
+        return Response({"ok": True, "event": event.pk, "outcome": event.outcome})
+
+    @extend_schema(request=None, responses=WebhookOutputSerializer)
+    def get(self, request: Request) -> Response:
+        payload = {k: v for k, v in request.query_params.items() if k != "token"}
+        return self._handle(request, payload)
+
+    @extend_schema(request={"application/json": dict}, responses=WebhookOutputSerializer)
+    def post(self, request: Request) -> Response:
+        if not self._authorized(request):
+            raise ApplicationError("Missing or wrong webhook token.", code="not_authenticated", status_code=401)
+        data = request.data
+        payload = data.dict() if hasattr(data, "dict") else data
+        return self._handle(request, payload)

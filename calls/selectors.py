@@ -1,0 +1,162 @@
+"""Reads for calls: what a user may see, the agent workspace, the live board, alerts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import CallStatus, OutboundCall, RingingAlert
+from contactcenter.core.exceptions import ApplicationError, provider_error
+from contactcenter.core.roles import is_supervisor
+from contactcenter.smartflo import LiveCall, SmartfloError, client_from_settings
+
+logger = logging.getLogger(__name__)
+
+LIVE_CACHE_KEY = "calls:live_calls"
+LIVE_LOCK_KEY = "calls:live_calls:lock"
+
+
+def agent_for_user(user) -> Agent | None:
+    """The Smartflo agent a sign-in is linked to, if any."""
+    if not user.is_authenticated:
+        return None
+    return Agent.objects.filter(user=user).first()
+
+
+def calls_visible_to(user) -> QuerySet[OutboundCall]:
+    """Supervisors see every call; an agent sees the calls placed for them or transferred to them."""
+    calls = OutboundCall.objects.select_related("agent", "transferred_to", "disposition")
+    if is_supervisor(user):
+        return calls
+    agent = agent_for_user(user)
+    if agent is None:
+        return calls.none()
+    return calls.filter(Q(agent=agent) | Q(transferred_to=agent))
+
+
+def call_get_for_user(*, user, reference: str) -> OutboundCall:
+    """One call by our id, our custom identifier or Smartflo's call id; 404 unless visible."""
+    calls = calls_visible_to(user)
+    reference = str(reference).strip()
+    match = calls.filter(call_id=reference).first()
+    if match is None and len(reference) == 36:
+        match = calls.filter(custom_identifier=reference).first() if _is_uuid(reference) else None
+    if match is None and reference.isdigit():
+        match = calls.filter(pk=int(reference)).first()
+    if match is None:
+        raise Http404("No such call.")
+    return match
+
+
+def _is_uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Workspace:
+    agent: Agent | None
+    today: list[OutboundCall]
+    missed: list[OutboundCall]
+    recent_customers: list[str]
+    live: OutboundCall | None
+
+
+def agent_workspace(*, user) -> Workspace:
+    agent = agent_for_user(user)
+    if agent is None:
+        return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
+    mine = OutboundCall.objects.filter(agent=agent).select_related("disposition", "transferred_to")
+    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = list(mine.filter(requested_at__gte=start_of_day)[:50])
+    missed = list(mine.filter(status=CallStatus.MISSED, requested_at__gte=timezone.now() - timedelta(days=7))[:20])
+    recent: list[str] = []
+    for number in mine.values_list("destination", flat=True)[:200]:
+        if number not in recent:
+            recent.append(number)
+        if len(recent) == 10:
+            break
+    live = mine.filter(
+        status__in=[s for s in CallStatus if s not in (CallStatus.COMPLETED, CallStatus.MISSED, CallStatus.FAILED)]
+    ).first()
+    return Workspace(agent=agent, today=today, missed=missed, recent_customers=recent, live=live)
+
+
+def transfer_targets(*, exclude: Agent | None = None) -> QuerySet[Agent]:
+    agents = Agent.objects.filter(is_active=True, blocked=False)
+    if exclude is not None:
+        agents = agents.exclude(pk=exclude.pk)
+    return agents
+
+
+def live_calls_snapshot() -> tuple[list[LiveCall], float]:
+    """Smartflo's live calls and when they were fetched, shared by every open board.
+
+    At most one request to Smartflo per LIVE_CALLS_CACHE_SECONDS: the first board to find the
+    cache empty takes a short lock and polls; the others wait briefly for its answer.
+    """
+    cached = cache.get(LIVE_CACHE_KEY)
+    if cached is not None:
+        return cached
+    if cache.add(LIVE_LOCK_KEY, 1, timeout=10):
+        try:
+            with client_from_settings() as smartflo:
+                calls = smartflo.live_calls()
+        except SmartfloError as exc:
+            cache.delete(LIVE_LOCK_KEY)
+            raise provider_error(exc) from exc
+        snapshot = (calls, time.time())
+        cache.set(LIVE_CACHE_KEY, snapshot, timeout=settings.LIVE_CALLS_CACHE_SECONDS)
+        cache.delete(LIVE_LOCK_KEY)
+        return snapshot
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        cached = cache.get(LIVE_CACHE_KEY)
+        if cached is not None:
+            return cached
+    raise ApplicationError(
+        "Smartflo's live calls are taking long to load; retrying.", code="live_calls_busy", status_code=503
+    )
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    live: LiveCall
+    call: OutboundCall | None
+
+
+def live_board(*, user) -> tuple[list[BoardRow], float]:
+    """Smartflo's live calls merged with our calls (one query for all of them)."""
+    calls, fetched_at = live_calls_snapshot()
+    identifiers = [c.custom_identifier for c in calls if _is_uuid(c.custom_identifier)]
+    call_ids = [c.call_id for c in calls if c.call_id]
+    local = OutboundCall.objects.filter(Q(call_id__in=call_ids) | Q(custom_identifier__in=identifiers)).select_related(
+        "agent", "requested_by"
+    )
+    by_call_id = {c.call_id: c for c in local if c.call_id}
+    by_identifier = {str(c.custom_identifier): c for c in local}
+    rows = [BoardRow(live=c, call=by_call_id.get(c.call_id) or by_identifier.get(c.custom_identifier)) for c in calls]
+    return rows, fetched_at
+
+
+def ringing_alerts_for(*, user) -> list[RingingAlert]:
+    agent = agent_for_user(user)
+    if agent is None:
+        return []
+    recent = timezone.now() - timedelta(minutes=2)
+    return list(RingingAlert.objects.filter(agent=agent, cleared_at__isnull=True, started_at__gte=recent)[:3])

@@ -1,0 +1,263 @@
+"""Placing calls and acting on live ones (hang up, transfer, monitor/whisper/barge), and the
+agent's wrap-up. Every Smartflo attempt made for a call is written to ProviderRequest."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest
+from calls.services.state import call_can_transition, call_transition
+from contactcenter.core.exceptions import ApplicationError, provider_error
+from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
+from contactcenter.smartflo import (
+    BARGE,
+    MONITOR,
+    WHISPER,
+    Attempt,
+    SmartfloClient,
+    SmartfloError,
+    SmartfloUnknownOutcomeError,
+    client_from_settings,
+)
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_OUTCOME_MESSAGE = "Outcome unknown: Smartflo did not answer in time. Check before calling again."
+PRE_ANSWER = (
+    CallStatus.REQUESTED,
+    CallStatus.ORIGINATING,
+    CallStatus.AGENT_RINGING,
+    CallStatus.AGENT_ANSWERED,
+    CallStatus.CUSTOMER_RINGING,
+)
+SUPERVISION = {"monitor": MONITOR, "whisper": WHISPER, "barge": BARGE}
+
+
+class CallActionFailed(ApplicationError):
+    """Smartflo refused or did not answer; `call` is the call as it stands after the attempt."""
+
+    def __init__(self, error: ApplicationError, call: OutboundCall | None) -> None:
+        super().__init__(error.message, code=error.code, status_code=error.status_code, extra=dict(error.extra))
+        self.call = call
+        if call is not None:
+            self.extra["call"] = {"id": call.pk, "status": call.status}
+
+
+def _recorder(call: OutboundCall | None):
+    def record(attempt: Attempt) -> None:
+        ProviderRequest.objects.create(
+            outbound_call=call,
+            operation=attempt.operation,
+            method=attempt.method,
+            path=attempt.path,
+            attempt=attempt.attempt,
+            status_code=attempt.status,
+            duration_ms=attempt.duration_ms,
+            error=str(attempt.error)[:500] if attempt.error else "",
+        )
+
+    return record
+
+
+def _client(call: OutboundCall | None, client: SmartfloClient | None) -> SmartfloClient:
+    return client or client_from_settings(on_attempt=_recorder(call))
+
+
+def _agent_number(agent: Agent) -> str:
+    """What Smartflo's `agent_number` takes: the EID when we know it, else the 10-digit mobile."""
+    return agent.eid or to_national(agent.follow_me_number)
+
+
+def call_place(
+    *,
+    requested_by: AbstractBaseUser,
+    agent: Agent,
+    destination: str,
+    caller_id: str | None = None,
+    client: SmartfloClient | None = None,
+) -> OutboundCall:
+    """Ring `agent`, then `destination`, through Smartflo's click to call.
+
+    One request reaches Smartflo at most: a second click while the agent's previous call is
+    still being set up returns 409 with that call instead of dialling again. A refusal ends the
+    call `failed` with Smartflo's message; a timeout ends it `unknown` (raised as
+    CallActionFailed, 502/504).
+    """
+    try:
+        destination_e164 = to_e164(destination)
+    except InvalidPhoneNumber as exc:
+        raise ValidationError({"destination_number": [str(exc)]}) from None
+    caller = ""
+    if caller_id:
+        try:
+            caller = to_e164(caller_id)
+        except InvalidPhoneNumber as exc:
+            raise ValidationError({"caller_id": [str(exc)]}) from None
+
+    with transaction.atomic():
+        locked = Agent.objects.select_for_update().get(pk=agent.pk)
+        if not locked.is_active or locked.blocked:
+            raise ApplicationError(
+                f"{locked.name} is {locked.status} in Smartflo and cannot take calls.",
+                code="agent_unavailable",
+                status_code=409,
+            )
+        window = timezone.now() - timedelta(seconds=settings.CALL_SETUP_WINDOW_SECONDS)
+        pending = (
+            OutboundCall.objects.filter(agent=locked, status__in=PRE_ANSWER, requested_at__gte=window)
+            .order_by("-requested_at")
+            .first()
+        )
+        if pending is not None:
+            raise ApplicationError(
+                "A call for this agent is already being set up; wait for it before dialling again.",
+                code="call_in_progress",
+                status_code=409,
+                extra={"call": {"id": pending.pk, "status": pending.status}},
+            )
+        call = OutboundCall.objects.create(
+            requested_by=requested_by, agent=locked, destination=destination_e164, caller_id=caller
+        )
+        call_transition(call=call, to=CallStatus.ORIGINATING)
+
+    smartflo = _client(call, client)
+    try:
+        result = smartflo.click_to_call(
+            agent_number=_agent_number(agent),
+            destination_number=destination_e164,
+            caller_id=caller or None,
+            custom_identifier=str(call.custom_identifier),
+        )
+    except SmartfloError as exc:
+        unknown = isinstance(exc, SmartfloUnknownOutcomeError)
+        target = CallStatus.UNKNOWN if unknown else CallStatus.FAILED
+        message = UNKNOWN_OUTCOME_MESSAGE if unknown else (exc.provider_message or exc.message)
+        if call_can_transition(OutboundCall.objects.get(pk=call.pk).status, target):
+            call_transition(call=call, to=target, provider_message=message)
+        logger.warning("click to call %s to %s: %s", call.pk, mask(destination_e164), exc)
+        raise CallActionFailed(provider_error(exc), call) from exc
+    finally:
+        if client is None:
+            smartflo.close()
+
+    # An event may already have moved the call on: touch only what this answer adds.
+    updates = {"provider_message": result.message[:500]}
+    OutboundCall.objects.filter(pk=call.pk).update(**updates)
+    if result.call_id:
+        OutboundCall.objects.filter(pk=call.pk, call_id__isnull=True).update(call_id=result.call_id)
+    call.refresh_from_db()
+    logger.info("call %s placed for agent %s to %s", call.pk, agent.pk, mask(destination_e164))
+    return call
+
+
+def _smartflo_call_id(call: OutboundCall, smartflo: SmartfloClient) -> str:
+    """Smartflo's call id for our call: stored, or found in the live calls by our identifier."""
+    if call.call_id:
+        return call.call_id
+    for live in smartflo.live_calls():
+        if live.custom_identifier == str(call.custom_identifier) and live.call_id:
+            OutboundCall.objects.filter(pk=call.pk, call_id__isnull=True).update(call_id=live.call_id)
+            call.call_id = live.call_id
+            return live.call_id
+    raise ApplicationError("Smartflo does not list this call as live any more.", code="call_not_live", status_code=409)
+
+
+def call_hangup(
+    *, call: OutboundCall | None = None, call_id: str | None = None, client: SmartfloClient | None = None
+) -> OutboundCall | None:
+    """Hang up a live call: ours (`call`) or any Smartflo call by id (supervisors' live board)."""
+    if call is not None and call.is_final:
+        raise ApplicationError("This call has already ended.", code="call_ended", status_code=409)
+    smartflo = _client(call, client)
+    try:
+        target = _smartflo_call_id(call, smartflo) if call is not None else call_id
+        smartflo.hangup(call_id=target)
+    except SmartfloError as exc:
+        raise CallActionFailed(provider_error(exc), call) from exc
+    finally:
+        if client is None:
+            smartflo.close()
+    if call is not None:
+        call.refresh_from_db()
+        if call.is_live:
+            final = CallStatus.COMPLETED if call.status == CallStatus.IN_PROGRESS else CallStatus.MISSED
+            call_transition(call=call, to=final, provider_message="Hung up from the application")
+    return call
+
+
+def call_transfer(
+    *,
+    to_agent: Agent,
+    call: OutboundCall | None = None,
+    call_id: str | None = None,
+    client: SmartfloClient | None = None,
+) -> OutboundCall | None:
+    """Transfer a live call to a colleague (Smartflo call option 4, by intercom): ours
+    (`call`), or any Smartflo call by id (supervisors' live board)."""
+    if call is not None and not call.is_live:
+        raise ApplicationError("Only a live call can be transferred.", code="call_not_live", status_code=409)
+    if call is not None and to_agent.pk == (call.transferred_to_id or call.agent_id):
+        raise ValidationError({"agent": ["The call is already with this agent."]})
+    if not to_agent.is_active or to_agent.blocked:
+        raise ValidationError({"agent": [f"{to_agent.name} is {to_agent.status} and cannot take calls."]})
+    smartflo = _client(call, client)
+    try:
+        smartflo.transfer(
+            call_id=_smartflo_call_id(call, smartflo) if call is not None else call_id,
+            intercom=to_agent.intercom or to_national(to_agent.follow_me_number),
+        )
+    except SmartfloError as exc:
+        raise CallActionFailed(provider_error(exc), call) from exc
+    finally:
+        if client is None:
+            smartflo.close()
+    if call is None:
+        return None
+    OutboundCall.objects.filter(pk=call.pk).update(transferred_to=to_agent, updated_at=timezone.now())
+    call.refresh_from_db()
+    logger.info("call %s transferred to agent %s", call.pk, to_agent.pk)
+    return call
+
+
+def call_supervise(
+    *, supervisor_agent: Agent | None, call_id: str, mode: str, client: SmartfloClient | None = None
+) -> None:
+    """Monitor, whisper or barge into a live call as the supervisor's own Smartflo agent."""
+    if mode not in SUPERVISION:
+        raise ValidationError({"mode": ["Choose monitor, whisper or barge."]})
+    if supervisor_agent is None or not supervisor_agent.smartflo_id:
+        raise ApplicationError(
+            "Your sign-in is not linked to a Smartflo agent, so Smartflo cannot connect you to the call. "
+            "An admin can link it on the agent's page.",
+            code="no_linked_agent",
+            status_code=409,
+        )
+    smartflo = _client(None, client)
+    try:
+        smartflo.call_option(call_id=call_id, option=SUPERVISION[mode], agent_id=supervisor_agent.smartflo_id)
+    except SmartfloError as exc:
+        raise CallActionFailed(provider_error(exc), None) from exc
+    finally:
+        if client is None:
+            smartflo.close()
+
+
+@transaction.atomic
+def call_wrap_up(*, call: OutboundCall, note: str, disposition: Disposition | None) -> OutboundCall:
+    """Save the agent's note and disposition (any time; typically once the call has ended)."""
+    if disposition is not None and not disposition.active:
+        raise ValidationError({"disposition": ["This disposition is no longer offered."]})
+    if len(note) > 5000:
+        raise ValidationError({"note": ["Keep the note under 5,000 characters."]})
+    call.note = note.strip()
+    call.disposition = disposition
+    call.save(update_fields=["note", "disposition", "updated_at"])
+    return call

@@ -1,0 +1,205 @@
+"""Smartflo call-event webhooks: store every event, apply what it says to our call.
+
+Rules: duplicates change nothing; a late event never moves a call backwards; a blank value
+never erases a known one; a status we don't know is kept on the stored event, not rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import CallEvent, CallStatus, OutboundCall, RingingAlert
+from calls.services.state import call_can_transition, call_transition
+from contactcenter.core.exceptions import ApplicationError
+from contactcenter.phones import InvalidPhoneNumber, to_e164
+from contactcenter.smartflo import parse_ist
+
+logger = logging.getLogger(__name__)
+
+S = CallStatus
+EVENT_STATUS = {
+    "agent_ringing": S.AGENT_RINGING,
+    "agent_answered": S.AGENT_ANSWERED,
+    "customer_ringing": S.CUSTOMER_RINGING,
+    "customer_answered": S.IN_PROGRESS,
+}
+HANGUP_STATUS = {
+    "completed": S.COMPLETED,
+    "answered": S.COMPLETED,
+    "hangup": S.COMPLETED,
+    "missed": S.MISSED,
+    "noanswer": S.MISSED,
+    "no_answer": S.MISSED,
+    "no answer": S.MISSED,
+    "busy": S.MISSED,
+    "cancel": S.MISSED,
+    "failed": S.FAILED,
+}
+# Without an `event` variable (a webhook template may not send it), the status alone.
+STATUS_ONLY = {
+    "ringing": S.AGENT_RINGING,
+    "answered": S.IN_PROGRESS,
+    "in_progress": S.IN_PROGRESS,
+    "connected": S.IN_PROGRESS,
+    **{k: v for k, v in HANGUP_STATUS.items() if k != "answered"},
+}
+MAX_FIELD = 500
+
+
+class MalformedEvent(ApplicationError):
+    code = "malformed_event"
+
+
+def _clean(payload: Any) -> dict[str, str]:
+    if not isinstance(payload, dict):
+        raise MalformedEvent("The event must be a JSON object or form fields.")
+    cleaned: dict[str, str] = {}
+    for key, value in payload.items():
+        if isinstance(value, list):  # form/query values arrive as lists
+            value = value[-1] if value else ""
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, sort_keys=True)
+        text = "" if value is None else str(value)
+        if len(str(key)) > 100 or len(text) > 4000:
+            raise MalformedEvent(f"Field {str(key)[:40]!r} is too long.")
+        cleaned[str(key).strip().lower().lstrip("$")] = text.strip()
+    if not (cleaned.get("call_id") or cleaned.get("custom_identifier") or cleaned.get("uuid")):
+        raise MalformedEvent("The event names no call: send call_id, uuid or custom_identifier.")
+    return cleaned
+
+
+def _target_status(event: str, call_status: str) -> str | None:
+    if event in EVENT_STATUS:
+        return EVENT_STATUS[event]
+    if event in ("hangup", "call_hangup", "completed"):
+        return HANGUP_STATUS.get(call_status, S.COMPLETED)
+    return STATUS_ONLY.get(call_status)
+
+
+def _find_call(data: dict[str, str]) -> OutboundCall | None:
+    identifier = data.get("custom_identifier", "")
+    if identifier:
+        try:
+            found = OutboundCall.objects.filter(custom_identifier=uuid.UUID(identifier)).first()
+        except ValueError:
+            found = None
+        if found is not None:
+            return found
+    if data.get("call_id"):
+        return OutboundCall.objects.filter(call_id=data["call_id"]).first()
+    return None
+
+
+def _agent_for(number: str) -> Agent | None:
+    if not number:
+        return None
+    try:
+        return Agent.objects.filter(follow_me_number=to_e164(number), is_active=True).first()
+    except InvalidPhoneNumber:
+        return None
+
+
+def _fill_blanks(call: OutboundCall, data: dict[str, str]) -> list[str]:
+    """Copy known values from the event onto the call, never replacing a value with a blank."""
+    changed = []
+
+    def put(field: str, value) -> None:
+        if value not in (None, "") and getattr(call, field) in (None, "") and value != getattr(call, field):
+            setattr(call, field, value)
+            changed.append(field)
+
+    if data.get("call_id") and not OutboundCall.objects.filter(call_id=data["call_id"]).exclude(pk=call.pk).exists():
+        put("call_id", data["call_id"][:64])
+    for field, key in (("answered_at", "answer_stamp"), ("ended_at", "end_stamp")):
+        try:
+            put(field, parse_ist(data.get(key)))
+        except ValueError:
+            pass
+    for field, key in (("duration_seconds", "duration"), ("billsec", "billsec")):
+        if data.get(key, "").isdigit():
+            put(field, int(data[key]))
+    put("hangup_cause", data.get("hangup_cause", "")[:80])
+    recording = data.get("recording_url", "")
+    if recording.startswith(("http://", "https://")):
+        put("recording_url", recording[:MAX_FIELD])
+    return changed
+
+
+def _update_alerts(data: dict[str, str], target: str | None) -> None:
+    call_id = data.get("call_id", "")
+    if not call_id:
+        return
+    direction = data.get("direction", "").lower()
+    if target == S.AGENT_RINGING and direction == "inbound":
+        agent = _agent_for(data.get("agent_number") or data.get("answered_agent_number", ""))
+        if agent is not None:
+            RingingAlert.objects.get_or_create(
+                agent=agent,
+                call_id=call_id,
+                defaults={
+                    "caller_number": data.get("caller_id_number") or data.get("customer_number", ""),
+                    "direction": direction,
+                },
+            )
+    elif target is not None and target != S.AGENT_RINGING:
+        reason = "answered" if target in (S.AGENT_ANSWERED, S.IN_PROGRESS) else "ended"
+        RingingAlert.objects.filter(call_id=call_id, cleared_at__isnull=True).update(
+            cleared_at=timezone.now(), cleared_reason=reason
+        )
+
+
+def call_event_ingest(*, payload: Any) -> CallEvent:
+    """Store one webhook event and apply it. Raises MalformedEvent (400) for unusable bodies."""
+    data = _clean(payload)
+    fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    event_name = data.get("event", "").lower()
+    call_status = data.get("call_status", "").lower()
+    target = _target_status(event_name, call_status)
+    common = {
+        "call_id": data.get("call_id", "")[:64],
+        "custom_identifier": data.get("custom_identifier", "")[:64],
+        "event": event_name[:40],
+        "call_status": call_status[:40],
+        "direction": data.get("direction", "").lower()[:20],
+        "fingerprint": fingerprint,
+        "payload": data,
+    }
+
+    with transaction.atomic():
+        if CallEvent.objects.filter(fingerprint=fingerprint).exists():
+            return CallEvent.objects.create(**common, duplicate=True, outcome="duplicate: ignored")
+        call = _find_call(data)
+        if call is not None:
+            call = OutboundCall.objects.select_for_update().get(pk=call.pk)
+        outcome = []
+        applied = False
+        if call is None:
+            outcome.append("no local call")
+        else:
+            changed = _fill_blanks(call, data)
+            if changed:
+                call.save(update_fields=[*changed, "updated_at"])
+                outcome.append("filled " + ", ".join(changed))
+                applied = True
+            if target is None:
+                outcome.append(f"status {call_status or event_name or '(none)'!r} kept, not applied")
+            elif call_can_transition(call.status, target):
+                call_transition(call=call, to=target)
+                outcome.append(f"-> {target}")
+                applied = True
+            elif call.status != target:
+                outcome.append(f"late or out of order: {call.status} kept, {target} ignored")
+        _update_alerts(data, target)
+        event = CallEvent.objects.create(
+            **common, outbound_call=call, applied=applied, outcome="; ".join(outcome)[:200]
+        )
+    logger.info("call event %s %s: %s", common["call_id"], event_name or call_status, event.outcome)
+    return event

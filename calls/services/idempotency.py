@@ -1,0 +1,54 @@
+"""`Idempotency-Key`: the first answer to a request is stored and replayed for repeats."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from calls.models import IdempotentRequest
+from contactcenter.core.exceptions import ApplicationError
+
+
+def request_fingerprint(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent_call(*, user, key: str | None, fingerprint: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+    """Run `run()` once per (user, key) and return its (status, body); repeats get the same.
+
+    A repeat while the first is still running answers 409; the same key with a different body
+    answers 422, since replaying the first answer would be wrong for it.
+    """
+    if not key:
+        return run()
+    if len(key) > 200:
+        raise ApplicationError("Idempotency-Key is longer than 200 characters.", code="invalid")
+    try:
+        with transaction.atomic():
+            record = IdempotentRequest.objects.create(user=user, key=key, request_hash=fingerprint)
+    except IntegrityError:
+        record = IdempotentRequest.objects.get(user=user, key=key)
+        if record.request_hash != fingerprint:
+            raise ApplicationError(
+                "This Idempotency-Key was used for a different request.",
+                code="idempotency_key_reused",
+                status_code=422,
+            ) from None
+        if record.status_code is None:
+            raise ApplicationError(
+                "The first request with this Idempotency-Key is still being processed.",
+                code="request_in_progress",
+                status_code=409,
+            ) from None
+        return record.status_code, record.response_body
+    try:
+        status, body = run()
+    except Exception:
+        record.delete()  # an unexpected crash: let a retry run it properly
+        raise
+    IdempotentRequest.objects.filter(pk=record.pk).update(status_code=status, response_body=body)
+    return status, body

@@ -1,0 +1,223 @@
+"""Agent workspace, live-call panel, supervisor live board and the incoming-call pop-up.
+
+Partials are rendered for HTMX (`HX-Request`); every action also works as a plain form post.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.models import Agent
+from calls.forms import DialForm, TransferForm, WrapUpForm
+from calls.models import RingingAlert
+from calls.selectors import (
+    agent_for_user,
+    agent_workspace,
+    call_get_for_user,
+    calls_visible_to,
+    live_board,
+    ringing_alerts_for,
+    transfer_targets,
+)
+from calls.services import call_hangup, call_place, call_supervise, call_transfer, call_wrap_up
+from calls.services.actions import CallActionFailed
+from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.permissions import supervisor_required
+from contactcenter.phones import InvalidPhoneNumber, to_e164
+
+BOARD_INTERVALS = (2, 5, 10, 30)
+
+
+def _panel(request: HttpRequest, call, *, error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "call": call,
+        "error": error,
+        "targets": transfer_targets(exclude=call.transferred_to or call.agent) if call is not None else [],
+        "wrap_up": WrapUpForm(initial={"note": call.note, "disposition": call.disposition_id}) if call else None,
+    }
+    return render(request, "calls/_panel.html", context, status=status)
+
+
+@login_required
+@require_GET
+def workspace(request: HttpRequest) -> HttpResponse:
+    data = agent_workspace(user=request.user)
+    form = DialForm(initial={"destination_number": request.GET.get("dial", "")})
+    return render(request, "calls/workspace.html", {"ws": data, "form": form})
+
+
+@login_required
+@require_POST
+def place(request: HttpRequest) -> HttpResponse:
+    agent = agent_for_user(request.user)
+    if agent is None:
+        return _panel(request, None, error="Your sign-in is not linked to an agent: ask a supervisor.", status=403)
+    form = DialForm(request.POST)
+    form.is_valid()
+    try:
+        call = call_place(requested_by=request.user, agent=agent, destination=form.cleaned_data["destination_number"])
+    except ValidationError as exc:
+        return _panel(request, None, error=" ".join(exc.messages), status=400)
+    except CallActionFailed as exc:
+        return _panel(request, exc.call, error=exc.message, status=200)
+    except ApplicationError as exc:
+        existing = exc.extra.get("call", {}).get("id")
+        call = calls_visible_to(request.user).filter(pk=existing).first() if existing else None
+        return _panel(request, call, error=exc.message, status=200 if call else exc.status_code)
+    return _panel(request, call)
+
+
+@login_required
+@require_GET
+def panel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _panel(request, call_get_for_user(user=request.user, reference=str(pk)))
+
+
+@login_required
+@require_POST
+def hangup(request: HttpRequest, pk: int) -> HttpResponse:
+    call = call_get_for_user(user=request.user, reference=str(pk))
+    try:
+        call = call_hangup(call=call)
+    except ApplicationError as exc:
+        call.refresh_from_db()
+        return _panel(request, call, error=exc.message)
+    return _panel(request, call)
+
+
+@login_required
+@require_POST
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    call = call_get_for_user(user=request.user, reference=str(pk))
+    form = TransferForm(request.POST)
+    target = Agent.objects.filter(pk=form.data.get("agent")).first() if form.is_valid() else None
+    if target is None:
+        return _panel(request, call, error="Pick a colleague to transfer to.")
+    try:
+        call = call_transfer(call=call, to_agent=target)
+    except ValidationError as exc:
+        return _panel(request, call, error=" ".join(exc.messages))
+    except ApplicationError as exc:
+        return _panel(request, call, error=exc.message)
+    return _panel(request, call)
+
+
+@login_required
+@require_POST
+def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
+    call = call_get_for_user(user=request.user, reference=str(pk))
+    form = WrapUpForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, call, error="Check the note and disposition.", status=400)
+    try:
+        call_wrap_up(call=call, note=form.cleaned_data["note"], disposition=form.cleaned_data["disposition"])
+    except ValidationError as exc:
+        return _panel(request, call, error=" ".join(exc.messages), status=400)
+    response = _panel(request, call)
+    if not request.headers.get("HX-Request"):
+        messages.success(request, "Note saved.")
+        return redirect("calls:workspace")
+    return response
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """Calls with one customer (the pop-up's "history" link and the recent-customers list)."""
+    try:
+        number = to_e164(request.GET.get("number", ""))
+    except InvalidPhoneNumber:
+        raise Http404("Not a phone number.") from None
+    calls = calls_visible_to(request.user).filter(destination=number)[:100]
+    return render(request, "calls/history.html", {"number": number, "calls": calls})
+
+
+@login_required
+@require_GET
+def alerts(request: HttpRequest) -> HttpResponse:
+    """The incoming-call pop-up, polled by every page an agent has open."""
+    return render(request, "calls/_alerts.html", {"alerts": ringing_alerts_for(user=request.user)})
+
+
+@login_required
+@require_POST
+def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = agent_for_user(request.user)
+    alert = get_object_or_404(RingingAlert, pk=pk, agent=agent)
+    if alert.cleared_at is None:
+        from django.utils import timezone
+
+        RingingAlert.objects.filter(pk=alert.pk).update(cleared_at=timezone.now(), cleared_reason="dismissed")
+    return render(request, "calls/_alerts.html", {"alerts": ringing_alerts_for(user=request.user)})
+
+
+@supervisor_required
+@require_GET
+def board_page(request: HttpRequest) -> HttpResponse:
+    interval = _interval(request)
+    return render(request, "calls/live_board.html", {"interval": interval, "intervals": BOARD_INTERVALS})
+
+
+def _interval(request: HttpRequest) -> int:
+    try:
+        value = int(request.GET.get("every", 5))
+    except ValueError:
+        value = 5
+    return value if value in BOARD_INTERVALS else 5
+
+
+@supervisor_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    error = ""
+    rows, fetched_at = [], None
+    try:
+        rows, fetched_at = live_board(user=request.user)
+    except ApplicationError as exc:
+        error = exc.message
+    context = {
+        "rows": rows,
+        "fetched_at": fetched_at,
+        "error": error,
+        "interval": _interval(request),
+        "targets": transfer_targets(),
+        "notice": request.GET.get("notice", ""),
+    }
+    return render(request, "calls/_board.html", context)
+
+
+@supervisor_required
+@require_POST
+def board_action(request: HttpRequest, call_id: str, action: str) -> HttpResponse:
+    notice = ""
+    try:
+        if action == "hangup":
+            local = calls_visible_to(request.user).filter(call_id=call_id).first()
+            if local is not None and local.is_final:
+                local = None  # our row lags behind Smartflo: hang up what Smartflo lists as live
+            call_hangup(call=local) if local else call_hangup(call_id=call_id)
+            notice = "Hang-up sent."
+        elif action == "transfer":
+            local = calls_visible_to(request.user).filter(call_id=call_id).first()
+            target = Agent.objects.filter(pk=request.POST.get("agent")).first()
+            if target is None:
+                raise ValidationError("Pick an agent to transfer to.")
+            call_transfer(call=local, to_agent=target) if local else call_transfer(call_id=call_id, to_agent=target)
+            notice = f"Transferred to {target.name}."
+        elif action in ("monitor", "whisper", "barge"):
+            call_supervise(supervisor_agent=agent_for_user(request.user), call_id=call_id, mode=action)
+            notice = f"{action.title()} started: Smartflo is ringing your phone."
+        else:
+            raise Http404("Unknown action.")
+    except ValidationError as exc:
+        notice = " ".join(exc.messages)
+    except ApplicationError as exc:
+        notice = exc.message
+    request.GET = request.GET.copy()
+    request.GET["notice"] = notice
+    return board(request)
