@@ -135,6 +135,9 @@ class IdempotentRequest(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")]
 
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.status_code}"
+
 
 class CallEvent(models.Model):
     """Every webhook Smartflo sent, stored raw, whether it changed anything or not."""
@@ -179,3 +182,6 @@ class RingingAlert(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_alert_per_agent_call")]
         indexes = [models.Index(fields=["agent", "cleared_at"])]
+
+    def __str__(self) -> str:
+        return f"ringing {self.call_id} at {self.agent_id}"

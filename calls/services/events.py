@@ -6,6 +6,7 @@ never erases a known one; a status we don't know is kept on the stored event, no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -119,10 +120,8 @@ def _fill_blanks(call: OutboundCall, data: dict[str, str]) -> list[str]:
     if data.get("call_id") and not OutboundCall.objects.filter(call_id=data["call_id"]).exclude(pk=call.pk).exists():
         put("call_id", data["call_id"][:64])
     for field, key in (("answered_at", "answer_stamp"), ("ended_at", "end_stamp")):
-        try:
+        with contextlib.suppress(ValueError):  # a garbled stamp is ignored, the rest still applies
             put(field, parse_ist(data.get(key)))
-        except ValueError:
-            pass
     for field, key in (("duration_seconds", "duration"), ("billsec", "billsec")):
         if data.get(key, "").isdigit():
             put(field, int(data[key]))
