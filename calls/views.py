@@ -174,6 +174,10 @@ def _interval(request: HttpRequest) -> int:
 @supervisor_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
+    return _render_board(request)
+
+
+def _render_board(request: HttpRequest, notice: str = "") -> HttpResponse:
     error = ""
     rows, fetched_at = [], None
     try:
@@ -186,7 +190,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "error": error,
         "interval": _interval(request),
         "targets": transfer_targets(),
-        "notice": request.GET.get("notice", ""),
+        "notice": notice,
     }
     return render(request, "calls/_board.html", context)
 
@@ -218,6 +222,4 @@ def board_action(request: HttpRequest, call_id: str, action: str) -> HttpRespons
         notice = " ".join(exc.messages)
     except ApplicationError as exc:
         notice = exc.message
-    request.GET = request.GET.copy()
-    request.GET["notice"] = notice
-    return board(request)
+    return _render_board(request, notice)

@@ -1,0 +1,159 @@
+"""The calls API: click to call, idempotency, hang up, transfer, and who may act on which call."""
+
+from __future__ import annotations
+
+import pytest
+
+from calls.models import CallStatus, OutboundCall
+
+pytestmark = pytest.mark.django_db
+
+C2C = "/api/v1/calls/click-to-call/"
+
+
+def post(client, url, body=None, **headers):
+    return client.post(url, body or {}, content_type="application/json", **headers)
+
+
+def test_agent_click_to_call_returns_201(asha_client, asha, smartflo):
+    response = post(asha_client, C2C, {"destination_number": "+91 98765 43210"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] in ("originating", "agent_ringing")
+    assert body["custom_identifier"] and body["call_id"] and body["id"]
+    assert body["agent"] == asha.pk
+
+
+def test_agents_dial_only_from_their_own_number(asha_client, vikram, smartflo):
+    response = post(asha_client, C2C, {"destination_number": "9876543210", "agent": vikram.pk})
+    assert response.status_code == 403
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+def test_supervisor_picks_the_agent(supervisor_client, vikram, smartflo):
+    response = post(supervisor_client, C2C, {"destination_number": "9876543210", "agent": vikram.pk})
+    assert response.status_code == 201
+    assert OutboundCall.objects.get().agent == vikram
+    missing = post(supervisor_client, C2C, {"destination_number": "9876543210"})
+    assert missing.status_code == 400 and "agent" in missing.json()["extra"]["fields"]
+
+
+def test_bad_number_is_a_400_naming_the_field(asha_client, smartflo):
+    response = post(asha_client, C2C, {"destination_number": "12345"})
+    assert response.status_code == 400
+    assert "destination_number" in response.json()["extra"]["fields"]
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+def test_refusal_is_502_with_the_provider_message(asha_client, asha, smartflo):
+    smartflo.block_agent(asha.smartflo_id)
+    response = post(asha_client, C2C, {"destination_number": "9876543210"})
+    assert response.status_code == 502
+    body = response.json()
+    assert body["code"] == "provider_rejected"
+    assert body["extra"]["provider_message"] in body["message"]
+    assert body["extra"]["call"]["status"] == "failed"
+
+
+def test_timeout_is_504_unknown(asha_client, smartflo):
+    smartflo.add_fault(endpoint="click_to_call", timeout_rate=1.0)
+    response = post(asha_client, C2C, {"destination_number": "9876543210"})
+    assert response.status_code == 504
+    assert response.json()["code"] == "provider_unknown_outcome"
+    assert response.json()["extra"]["call"]["status"] == "unknown"
+
+
+def test_idempotency_key_returns_the_first_answer_and_dials_once(asha_client, smartflo):
+    first = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert len(smartflo.requests(path="/v1/click_to_call")) == 1
+    other = post(asha_client, C2C, {"destination_number": "9876543211"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_idempotency_key_replays_a_timeout_too(asha_client, smartflo):
+    smartflo.add_fault(endpoint="click_to_call", timeout_rate=1.0, times=1)
+    first = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-2")
+    again = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-2")
+    assert first.status_code == again.status_code == 504
+    assert len(smartflo.requests(path="/v1/click_to_call")) == 1
+
+
+def live_call(client, smartflo, number="9876543210"):
+    smartflo.set_scenario(number, hold=True)
+    body = post(client, C2C, {"destination_number": number}).json()
+    smartflo.wait_for_state(body["call_id"], "in_progress")
+    return body
+
+
+def test_hangup_by_the_calls_agent(asha_client, smartflo):
+    body = live_call(asha_client, smartflo)
+    response = post(asha_client, f"/api/v1/calls/{body['call_id']}/hangup/")
+    assert response.status_code == 200
+    assert response.json()["status"] in ("completed", "missed")
+    assert smartflo.requests(path="/v1/call/hangup")[0]["json"] == {"call_id": body["call_id"]}
+
+
+def test_transfer_to_a_colleague(asha_client, vikram, smartflo):
+    body = live_call(asha_client, smartflo)
+    response = post(asha_client, f"/api/v1/calls/{body['id']}/transfer/", {"agent": vikram.pk})
+    assert response.status_code == 200, response.content
+    assert response.json()["transferred_to"] == vikram.pk
+    (request,) = smartflo.requests(path="/v1/call/options")
+    assert request["json"] == {"type": 4, "call_id": body["call_id"], "intercom": vikram.intercom}
+    (live,) = [c for c in smartflo.live_calls() if c["call_id"] == body["call_id"]]
+    assert live["agent_name"] == "Vikram Singh"
+
+
+@pytest.mark.parametrize("action", ["hangup", "transfer", "detail"])
+def test_another_agents_call_is_404_and_nothing_is_sent(asha_client, vikram_client, vikram, smartflo, action):
+    body = live_call(asha_client, smartflo)
+    smartflo.clear_requests()
+    for reference in (body["call_id"], str(body["id"]), body["custom_identifier"]):
+        if action == "detail":
+            response = vikram_client.get(f"/api/v1/calls/{reference}/")
+        else:
+            response = post(vikram_client, f"/api/v1/calls/{reference}/{action}/", {"agent": vikram.pk})
+        assert response.status_code == 404, (action, reference)
+    assert smartflo.requests(path="/v1/*") == []
+
+
+def test_supervisor_acts_on_any_call(asha_client, supervisor_client, smartflo):
+    body = live_call(asha_client, smartflo)
+    assert supervisor_client.get(f"/api/v1/calls/{body['id']}/").status_code == 200
+    response = post(supervisor_client, f"/api/v1/calls/{body['call_id']}/hangup/")
+    assert response.status_code == 200
+
+
+def test_supervisor_hangs_up_a_call_we_did_not_place(supervisor_client, smartflo):
+    smartflo.set_scenario("9876543299", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1002", destination_number="9876543299")
+    smartflo.wait_for_state(call_id, "in_progress")
+    response = post(supervisor_client, f"/api/v1/calls/{call_id}/hangup/")
+    assert response.status_code == 200
+    assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]
+
+
+def test_hangup_of_an_ended_call_is_409(asha_client, asha, smartflo):
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED, call_id="1.5"
+    )
+    response = post(asha_client, f"/api/v1/calls/{call.pk}/hangup/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "call_ended"
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("post", C2C),
+        ("post", "/api/v1/calls/1/hangup/"),
+        ("post", "/api/v1/calls/1/transfer/"),
+        ("get", "/api/v1/calls/1/"),
+    ],
+)
+def test_anonymous_gets_401(client, db, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code == 401
