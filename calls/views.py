@@ -34,6 +34,12 @@ BOARD_INTERVALS = (2, 5, 10, 30)
 
 
 def _panel(request: HttpRequest, call, *, error: str = "", status: int = 200) -> HttpResponse:
+    """The live-call panel. HTMX swaps it in place (errors included, so they always show);
+    a plain form post gets the workspace back with the error as a message."""
+    if not request.headers.get("HX-Request") and request.method == "POST":
+        if error:
+            messages.error(request, error)
+        return redirect("calls:workspace")
     context = {
         "call": call,
         "error": error,
@@ -56,19 +62,19 @@ def workspace(request: HttpRequest) -> HttpResponse:
 def place(request: HttpRequest) -> HttpResponse:
     agent = agent_for_user(request.user)
     if agent is None:
-        return _panel(request, None, error="Your sign-in is not linked to an agent: ask a supervisor.", status=403)
+        return _panel(request, None, error="Your sign-in is not linked to an agent: ask a supervisor.")
     form = DialForm(request.POST)
     form.is_valid()
     try:
         call = call_place(requested_by=request.user, agent=agent, destination=form.cleaned_data["destination_number"])
     except ValidationError as exc:
-        return _panel(request, None, error=" ".join(exc.messages), status=400)
+        return _panel(request, None, error=" ".join(exc.messages))
     except CallActionFailed as exc:
         return _panel(request, exc.call, error=exc.message, status=200)
     except ApplicationError as exc:
         existing = exc.extra.get("call", {}).get("id")
         call = calls_visible_to(request.user).filter(pk=existing).first() if existing else None
-        return _panel(request, call, error=exc.message, status=200 if call else exc.status_code)
+        return _panel(request, call, error=exc.message)
     return _panel(request, call)
 
 
@@ -113,16 +119,14 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
     form = WrapUpForm(request.POST)
     if not form.is_valid():
-        return _panel(request, call, error="Check the note and disposition.", status=400)
+        return _panel(request, call, error="Check the note and disposition.")
     try:
         call_wrap_up(call=call, note=form.cleaned_data["note"], disposition=form.cleaned_data["disposition"])
     except ValidationError as exc:
-        return _panel(request, call, error=" ".join(exc.messages), status=400)
-    response = _panel(request, call)
+        return _panel(request, call, error=" ".join(exc.messages))
     if not request.headers.get("HX-Request"):
         messages.success(request, "Note saved.")
-        return redirect("calls:workspace")
-    return response
+    return _panel(request, call)
 
 
 @login_required

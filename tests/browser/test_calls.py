@@ -1,0 +1,135 @@
+"""Agents and supervisors work calls in real headless Chromium against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from agents.models import Agent
+from agents.services import agent_sync
+from calls.models import OutboundCall
+from tests.browser.helpers import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+WEBHOOK_TOKEN = "test-webhook-token"
+
+
+@pytest.fixture
+def team(smartflo, live_server, make_user):
+    """Sandbox agents synced and linked to sign-ins; the sandbox posts webhooks to the live app."""
+    smartflo.configure(webhook_url=live_server.url + "/api/v1/webhooks/smartflo/", webhook_token=WEBHOOK_TOKEN)
+    agent_sync()
+    people = {}
+    for username, name in (("asha", "Asha Rao"), ("vikram", "Vikram Singh")):
+        agent = Agent.objects.get(name=name)
+        agent.user = make_user(username, role="agent")
+        agent.save(update_fields=["user"])
+        people[username] = agent
+    make_user("sup", role="supervisor")
+    return people
+
+
+def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_server, smartflo, team):
+    smartflo.set_scenario("9876543210", hold=True)
+    sign_in(page, live_server, "asha")
+    page.click("nav >> text=Calls")
+    page.fill("#id_destination_number", "098765-43210")
+    page.click("button.call")
+
+    status = page.locator("#call-status")
+    expect(status).to_have_text("In progress", timeout=10000)  # followed live, no reload
+    call = OutboundCall.objects.get()
+    assert len(smartflo.requests(path="/v1/click_to_call")) == 1
+
+    page.select_option("select[name=agent]", label="Vikram Singh (1002)")
+    page.click("#transfer")
+    expect(page.locator(".call-panel")).to_contain_text("Transferred to Vikram Singh", timeout=10000)
+    (live,) = [c for c in smartflo.live_calls() if c["call_id"] == call.call_id]
+    assert live["agent_name"] == "Vikram Singh"
+
+    page.click("#hangup")
+    expect(status).to_have_text("Completed", timeout=10000)
+    page.select_option("#wrap-disposition", label="Interested")
+    page.fill("#wrap-note", "Wants the premium plan; call Tuesday.")
+    page.click("#save-note")
+    expect(page.locator(".call-panel .saved")).to_be_visible()
+    call.refresh_from_db()
+    assert call.note == "Wants the premium plan; call Tuesday."
+    assert call.disposition.label == "Interested"
+    assert page.console_errors == []
+
+
+def test_bad_number_shows_an_error_and_dials_nothing(page, live_server, smartflo, team):
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/")
+    page.fill("#id_destination_number", "12345")
+    page.click("button.call")
+    expect(page.locator("#panel .error")).to_contain_text("10-digit")
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+def test_supervisor_sees_the_live_call_and_hangs_it_up(page, live_server, smartflo, team):
+    smartflo.set_scenario("9876543211", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1001", destination_number="9876543211")
+    smartflo.wait_for_state(call_id, "in_progress")
+    sign_in(page, live_server, "sup")
+    page.click("nav >> text=Live calls")
+    row = page.locator(f"tr[data-call-id='{call_id}']")
+    expect(row).to_contain_text("Asha Rao", timeout=10000)
+    row.locator("button:has-text('Hang up')").click()
+    expect(page.locator(".notice")).to_have_text("Hang-up sent.")
+    assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]
+    expect(page.locator(f"tr[data-call-id='{call_id}']")).to_have_count(0, timeout=10000)
+
+
+def post_webhook(live_server, body: dict) -> None:
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/webhooks/smartflo/?token={WEBHOOK_TOKEN}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_incoming_call_pop_up_reaches_only_the_right_agent(browser, live_server, smartflo, team):
+    def agent_page(username):
+        context = browser.new_context()
+        page = context.new_page()
+        sign_in(page, live_server, username)
+        return page
+
+    asha_tab_1, asha_tab_2, vikram_tab = agent_page("asha"), agent_page("asha"), agent_page("vikram")
+    asha_tab_2.goto(live_server.url + "/calls/")
+    ring = {
+        "call_id": "1700000000.000001",
+        "direction": "inbound",
+        "event": "agent_ringing",
+        "call_status": "ringing",
+        "agent_number": "+919876500001",
+        "caller_id_number": "+919812345678",
+    }
+    post_webhook(live_server, ring)
+
+    for tab in (asha_tab_1, asha_tab_2):
+        expect(tab.locator(".popup")).to_contain_text("+919812345678", timeout=10000)
+    vikram_tab.wait_for_timeout(3000)  # several polls
+    expect(vikram_tab.locator(".popup")).to_have_count(0)
+
+    history = asha_tab_1.locator(".popup a:has-text('History')")
+    assert "number=%2B919812345678" in history.get_attribute("href")
+
+    post_webhook(live_server, {**ring, "event": "agent_answered", "call_status": "answered"})
+    for tab in (asha_tab_1, asha_tab_2):
+        expect(tab.locator(".popup")).to_have_count(0, timeout=10000)
+
+    post_webhook(live_server, {**ring, "call_id": "1700000000.000002"})
+    expect(asha_tab_2.locator(".popup")).to_have_count(1, timeout=10000)
+    asha_tab_1.locator(".popup button:has-text('Dismiss')").click()
+    expect(asha_tab_2.locator(".popup")).to_have_count(0, timeout=10000)  # dismissed in one tab, gone in the other
+    for tab in (asha_tab_1, asha_tab_2, vikram_tab):
+        tab.context.close()
