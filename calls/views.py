@@ -5,6 +5,8 @@ Partials are rendered for HTMX (`HX-Request`); every action also works as a plai
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -46,7 +48,10 @@ def _panel(request: HttpRequest, call, *, error: str = "", status: int = 200) ->
         "targets": transfer_targets(exclude=call.transferred_to or call.agent) if call is not None else [],
         "wrap_up": WrapUpForm(initial={"note": call.note, "disposition": call.disposition_id}) if call else None,
     }
-    return render(request, "calls/_panel.html", context, status=status)
+    response = render(request, "calls/_panel.html", context, status=status)
+    if call is not None and not call.is_live:
+        response["HX-Trigger"] = "call-ended"  # the workspace refreshes its lists
+    return response
 
 
 @login_required
@@ -185,7 +190,8 @@ def _render_board(request: HttpRequest, notice: str = "") -> HttpResponse:
     error = ""
     rows, fetched_at = [], None
     try:
-        rows, fetched_at = live_board(user=request.user)
+        rows, fetched = live_board(user=request.user)
+        fetched_at = datetime.fromtimestamp(fetched, tz=UTC)
     except ApplicationError as exc:
         error = exc.message
     context = {

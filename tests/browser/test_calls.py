@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from agents.models import Agent
 from agents.services import agent_sync
-from calls.models import OutboundCall
+from calls.models import Disposition, OutboundCall
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,6 +29,8 @@ def team(smartflo, live_server, make_user):
         agent.save(update_fields=["user"])
         people[username] = agent
     make_user("sup", role="supervisor")
+    # transactional tests flush what data migrations made
+    Disposition.objects.get_or_create(label="Interested")
     return people
 
 

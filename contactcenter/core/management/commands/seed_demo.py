@@ -7,6 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contactcenter.core.roles import AGENTS_GROUP, SUPERVISORS_GROUP
 
+# The sandbox's built-in agents (python -m sandbox): the demo sign-ins are linked to them, so the
+# agent can dial and the supervisor can monitor. A sync from Smartflo links their Smartflo ids.
+DEMO_AGENTS = (
+    # name, follow-me number, intercom, linked username
+    ("Asha Rao", "+919876500001", "1001", "agent"),
+    ("Vikram Singh", "+919876500002", "1002", None),
+    ("Meera Iyer", "+919876500003", "1003", "supervisor"),
+)
 DEMO_USERS = (
     # username, password, superuser, group
     ("admin", "admin", True, None),
@@ -16,7 +24,10 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = "Create demo sign-ins (admin, supervisor, agent). Refuses to run with DEBUG off."
+    help = (
+        "Create demo sign-ins (admin, supervisor, agent) and the sandbox's agents, linked to them. "
+        "Refuses to run with DEBUG off."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="run even with DEBUG off (never in production)")
@@ -36,3 +47,12 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get_or_create(name=group_name)[0])
             state = "created" if created else "exists"
             self.stdout.write(f"  {username:<11} password {password:<11} ({state})")
+        from agents.models import Agent
+
+        for name, number, intercom, username in DEMO_AGENTS:
+            agent, _ = Agent.objects.get_or_create(
+                follow_me_number=number, defaults={"name": name, "intercom": intercom}
+            )
+            if username and agent.user is None:
+                agent.user = User.objects.get(username=username)
+                agent.save(update_fields=["user"])
