@@ -305,3 +305,27 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- Voice OTP ----------------------------------------------------------------------------
+# See docs/otp.md. Codes are stored only as HMAC-SHA256 digests keyed from OTP_HASH_KEY (empty:
+# a key derived from SECRET_KEY). Changing the key invalidates codes in flight (they live at
+# most 10 minutes). Throttling counts challenges in the database: no Redis needed.
+OTP_HASH_KEY = env.str("OTP_HASH_KEY", default="")
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)  # wrong codes before a challenge locks
+OTP_SEND_WINDOW_SECONDS = env.int("OTP_SEND_WINDOW_SECONDS", default=900)
+OTP_SEND_LIMIT_PER_PHONE = env.int("OTP_SEND_LIMIT_PER_PHONE", default=3)  # sends per window
+OTP_SEND_LIMIT_PER_CLIENT = env.int("OTP_SEND_LIMIT_PER_CLIENT", default=100)  # sends per window
+OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=30)  # per phone
+OTP_LEAD_MAX_TRIES = env.int("OTP_LEAD_MAX_TRIES", default=3)  # task runs of the lead step
+OTP_LEAD_RETRY_SECONDS = env.float("OTP_LEAD_RETRY_SECONDS", default=5.0)  # first re-run delay
+OTP_TASK_QUEUE = env.str("OTP_TASK_QUEUE", default="")  # empty: Celery's default queue
+CELERY_BEAT_SCHEDULE["otp-expire-stale"] = {"task": "otp.expire_stale", "schedule": 300.0}
+
+# --- Number masking -----------------------------------------------------------------------
+# See docs/masking.md. MASKING_API_TOKEN and MASKING_FALLBACK_NUMBER are under Smartflo above.
+# A released session number rests this long before it is lent again to either of its parties.
+MASKING_COOLOFF_SECONDS = env.int("MASKING_COOLOFF_SECONDS", default=3600)
+MASKING_SESSION_MAX_TTL_SECONDS = env.int("MASKING_SESSION_MAX_TTL_SECONDS", default=7 * 24 * 3600)
+MASKING_RESOLUTION_LOG_DAYS = env.int("MASKING_RESOLUTION_LOG_DAYS", default=90)  # then purged daily
+CELERY_BEAT_SCHEDULE["close-expired-masking-sessions"] = {"task": "masking.close_expired_sessions", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["purge-masking-resolution-logs"] = {"task": "masking.purge_resolution_logs", "schedule": 86400.0}

@@ -1,0 +1,123 @@
+"""The agent workspace and panel as the user sees them: provider failures, permissions, wrap-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from calls.models import CallStatus, Disposition, OutboundCall
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def dial(client, number="9876543210"):
+    return client.post("/calls/place/", {"destination_number": number}, **HX).content.decode()
+
+
+def test_timeout_shows_outcome_unknown(asha_client, smartflo):
+    smartflo.add_fault(endpoint="click_to_call", timeout_rate=1.0)
+    html = dial(asha_client)
+    assert "Outcome unknown: check before calling again." in html
+    assert 'data-status="unknown"' in html
+
+
+def test_refusal_shows_smartflos_message(asha_client, asha, smartflo):
+    smartflo.block_agent(asha.smartflo_id)
+    html = dial(asha_client)
+    assert "Smartflo refused" in html
+    assert 'data-status="failed"' in html
+
+
+def test_5xx_is_unknown_and_401_names_the_token(asha_client, smartflo, settings):
+    smartflo.add_fault(endpoint="click_to_call", error_rate=1.0, error_status=502, times=1)
+    assert 'data-status="unknown"' in dial(asha_client)
+    OutboundCall.objects.all().delete()
+    settings.SMARTFLO_API_TOKEN = "expired"
+    html = dial(asha_client, "9876543211")
+    assert "SMARTFLO_API_TOKEN" in html and 'data-status="failed"' in html
+
+
+def test_double_click_shows_the_call_already_being_set_up(asha_client, smartflo):
+    smartflo.set_scenario("9876543210", hold=True)
+    dial(asha_client)
+    html = dial(asha_client)
+    assert "already being set up" in html
+    assert len(smartflo.requests(path="/v1/click_to_call")) == 1
+
+
+def test_bad_number_shows_a_field_message(asha_client, smartflo):
+    assert "10-digit" in dial(asha_client, "12345")
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+def test_user_without_an_agent_is_told_why(client, make_user, smartflo):
+    client.force_login(make_user("nobody", role="agent"))
+    assert "not linked" in client.get("/calls/").content.decode()
+    assert "not linked" in client.post("/calls/place/", {"destination_number": "9876543210"}, **HX).content.decode()
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "panel/"), ("post", "hangup/"), ("post", "transfer/"), ("post", "wrap-up/")],
+)
+def test_another_agents_call_is_404_on_every_page(asha, vikram_client, smartflo, method, path):
+    call = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210",
+                                       status=CallStatus.IN_PROGRESS, call_id="1.9")
+    smartflo.clear_requests()  # the fixtures' agent sync
+    response = getattr(vikram_client, method)(f"/calls/{call.pk}/{path}", **HX)
+    assert response.status_code == 404
+    assert smartflo.requests(path="/v1/*") == []
+    call.refresh_from_db()
+    assert call.status == CallStatus.IN_PROGRESS and call.note == ""
+
+
+def test_wrap_up_saves_note_and_disposition(asha_client, asha):
+    call = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210",
+                                       status=CallStatus.COMPLETED)
+    disposition = Disposition.objects.get(label="Interested")
+    html = asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": "  call back Tuesday ", "disposition":
+                            disposition.pk}, **HX).content.decode()
+    assert "Saved." in html
+    call.refresh_from_db()
+    assert (call.note, call.disposition) == ("call back Tuesday", disposition)
+
+
+def test_retired_disposition_is_refused(asha_client, asha):
+    call = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210",
+                                       status=CallStatus.COMPLETED)
+    retired = Disposition.objects.create(label="Old", active=False)
+    html = asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": "x", "disposition": retired.pk}, **HX)
+    assert "Check the note and disposition" in html.content.decode()
+    call.refresh_from_db()
+    assert call.disposition is None
+
+
+def test_workspace_lists_and_query_count(asha_client, asha, django_assert_max_num_queries):
+    for i in range(20):
+        OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination=f"+9198765432{i:02d}",
+                                    status=CallStatus.MISSED if i % 2 else CallStatus.COMPLETED)
+    with django_assert_max_num_queries(14):
+        html = asha_client.get("/calls/").content.decode()
+    assert html.count("Call back") == 10
+    assert "+919876543201" in html
+
+
+def test_history_shows_only_visible_calls(asha, vikram, vikram_client):
+    OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210", note="secret")
+    html = vikram_client.get("/calls/history/?number=9876543210").content.decode()
+    assert "secret" not in html
+    assert "No calls with this number that you can see." in html
+
+
+def test_beat_runs_the_agent_sync_hourly(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sync-agents-hourly"]
+    assert entry == {"task": "agents.sync_agents", "schedule": 3600.0}
+
+
+def test_agent_sync_task_runs_the_sync(smartflo):
+    from agents.models import Agent
+    from agents.tasks import sync_agents
+
+    sync_agents.delay()  # eager in tests
+    assert Agent.objects.count() == 3
