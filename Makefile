@@ -8,7 +8,8 @@ WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8900
 
 # Development defaults: the sandbox plays Smartflo, and calls back into the app with these
-# dev-only secrets. Anything set in the environment or .env wins.
+# dev-only secrets. The two tokens can be overridden from the environment (not from .env: these
+# variables are set before the app reads .env).
 DEV_ENV := DEBUG=1 SECURE_SSL_REDIRECT=0 WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
 	MASKING_API_TOKEN=$${MASKING_API_TOKEN:-dev-masking-token} \
 	SMARTFLO_WEBHOOK_TOKEN=$${SMARTFLO_WEBHOOK_TOKEN:-dev-webhook-token} \

@@ -20,7 +20,12 @@ class Agent(models.Model):
     eid = models.CharField("extension id (EID)", max_length=64, blank=True, db_index=True)
     name = models.CharField(max_length=150)
     follow_me_number = models.CharField(
-        "follow-me number", max_length=16, unique=True, help_text="The agent's phone, E.164 (+919876543210)."
+        "follow-me number",
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The agent's phone, E.164 (+919876543210). Empty only if Smartflo has no usable number.",
     )
     intercom = models.CharField(max_length=4, unique=True, null=True, blank=True, validators=[intercom_validator])
     blocked = models.BooleanField(default=False, help_text="Blocked in Smartflo: calls are not routed to them.")

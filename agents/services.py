@@ -154,45 +154,46 @@ _SYNCED_FIELDS = (
 
 
 def _upstream_values(upstream: SmartfloAgent) -> dict:
+    """Smartflo's agent as our row's values. An unusable number or intercom becomes None, and
+    text is cut to the column sizes, so one odd agent never aborts the sync."""
     try:
-        number = to_e164(upstream.follow_me_number)
+        number = to_e164(upstream.follow_me_number) if upstream.follow_me_number else None
     except InvalidPhoneNumber:
-        number = upstream.follow_me_number
+        number = None
     intercom = upstream.intercom or None
     if intercom is not None and not (len(intercom) == 4 and intercom.isdigit()):
         intercom = None
     return {
-        "smartflo_id": upstream.id,
-        "eid": upstream.eid,
-        "name": upstream.name or upstream.eid or upstream.id,
+        "smartflo_id": upstream.id[:64],
+        "eid": upstream.eid[:64],
+        "name": (upstream.name or upstream.eid or upstream.id)[:150],
         "follow_me_number": number,
         "intercom": intercom,
         "blocked": upstream.blocked,
-        "calls_answered": upstream.calls_answered,
-        "calls_missed": upstream.calls_missed,
+        "calls_answered": max(upstream.calls_answered, 0),
+        "calls_missed": max(upstream.calls_missed, 0),
         "is_active": True,
     }
 
 
-def _match(upstream: dict, by_id: dict, by_eid: dict, by_number: dict) -> Agent | None:
-    return (
-        by_id.get(upstream["smartflo_id"])
-        or (by_eid.get(upstream["eid"]) if upstream["eid"] else None)
-        or by_number.get(upstream["follow_me_number"])
-    )
+def _free(field: str, value: str | None, keep: Agent | None) -> None:
+    """Take a unique value (number, intercom) off any other row: upstream moved it, and the row
+    that now holds it upstream gets its own value when its turn comes."""
+    if value:
+        Agent.objects.filter(**{field: value}).exclude(pk=keep.pk if keep else None).update(**{field: None})
 
 
-@transaction.atomic
 def agent_sync(*, client: SmartfloClient | None = None) -> AgentSyncResult:
     """Upsert every agent from `GET /agents`; deactivate those that vanished upstream.
 
-    Matching is by Smartflo id, then EID, then follow-me number, so an agent added by hand in
-    the admin or before an id change links instead of duplicating. Running it twice changes
-    nothing the second time.
+    Rows are matched by Smartflo id; a row with no id yet (added by hand) may be matched by EID,
+    then by follow-me number, so it links instead of duplicating. Each row is matched at most
+    once. Running it twice changes nothing the second time. Smartflo is asked before any row is
+    locked.
     """
     smartflo = client or client_from_settings()
     try:
-        upstream_agents = smartflo.list_agents()
+        upstream_agents = [a for a in smartflo.list_agents() if a.id]
     except SmartfloError as exc:
         raise provider_error(exc) from exc
     finally:
@@ -200,45 +201,50 @@ def agent_sync(*, client: SmartfloClient | None = None) -> AgentSyncResult:
             smartflo.close()
 
     now = timezone.now()
-    local = list(Agent.objects.select_for_update())
-    by_id = {a.smartflo_id: a for a in local if a.smartflo_id}
-    by_eid = {a.eid: a for a in local if a.eid}
-    by_number = {a.follow_me_number: a for a in local}
-    created = updated = unchanged = 0
-    seen: set[int] = set()
+    with transaction.atomic():
+        local = list(Agent.objects.select_for_update())
+        by_id = {a.smartflo_id: a for a in local if a.smartflo_id}
+        # Only rows Smartflo never identified may link by EID or number: a row whose id vanished
+        # belongs to someone who left, and must not pass their login to whoever gets the number.
+        loose = [a for a in local if not a.smartflo_id]
+        by_eid = {a.eid: a for a in loose if a.eid}
+        by_number = {a.follow_me_number: a for a in loose if a.follow_me_number}
+        created = updated = unchanged = 0
+        seen: set[int] = set()
 
-    for upstream in upstream_agents:
-        if not upstream.id:
-            continue
-        values = _upstream_values(upstream)
-        agent = _match(values, by_id, by_eid, by_number)
-        # An intercom or number moved from one agent to another upstream: free it here first.
-        for field in ("intercom", "follow_me_number"):
-            if values[field]:
-                holder = Agent.objects.filter(**{field: values[field]}).exclude(pk=agent.pk if agent else None)
-                if field == "intercom":
-                    holder.update(intercom=None)
-                elif holder.exists():
-                    values[field] = agent.follow_me_number if agent else values[field]
-        if agent is None:
-            agent = Agent.objects.create(**values, last_synced_at=now)
-            created += 1
-        else:
-            changed = [f for f in _SYNCED_FIELDS if getattr(agent, f) != values[f]]
-            for field in changed:
-                setattr(agent, field, values[field])
-            agent.last_synced_at = now
-            agent.save(update_fields=[*changed, "last_synced_at", "updated_at"])
-            if changed:
-                updated += 1
+        for upstream in upstream_agents:
+            values = _upstream_values(upstream)
+            agent = by_id.get(values["smartflo_id"])
+            if agent is None and values["eid"]:
+                agent = by_eid.get(values["eid"])
+            if agent is None and values["follow_me_number"]:
+                agent = by_number.get(values["follow_me_number"])
+            if agent is not None and agent.pk in seen:
+                agent = None  # already claimed by another upstream agent
+            _free("intercom", values["intercom"], agent)
+            _free("follow_me_number", values["follow_me_number"], agent)
+            if agent is None:
+                agent = Agent.objects.create(**values, last_synced_at=now)
+                created += 1
             else:
-                unchanged += 1
-        seen.add(agent.pk)
-        by_id[agent.smartflo_id] = agent
+                agent.refresh_from_db(fields=["intercom", "follow_me_number"])  # _free may have cleared them
+                changed = [f for f in _SYNCED_FIELDS if getattr(agent, f) != values[f]]
+                for field in changed:
+                    setattr(agent, field, values[field])
+                agent.last_synced_at = now
+                agent.save(update_fields=[*changed, "last_synced_at", "updated_at"])
+                updated += bool(changed)
+                unchanged += not changed
+            seen.add(agent.pk)
 
-    deactivated = (
-        Agent.objects.filter(is_active=True, smartflo_id__isnull=False).exclude(pk__in=seen).update(is_active=False)
-    )
+        vanished = Agent.objects.filter(is_active=True, smartflo_id__isnull=False).exclude(pk__in=seen)
+        if not upstream_agents and vanished.exists():
+            # An empty list while we know agents is far likelier an account or token mix-up than
+            # everyone leaving at once: keep them active and say so.
+            logger.warning("agent sync: Smartflo listed no agents; not deactivating %d agents", vanished.count())
+            deactivated = 0
+        else:
+            deactivated = vanished.update(is_active=False)
     result = AgentSyncResult(created=created, updated=updated, unchanged=unchanged, deactivated=deactivated)
     logger.info("agent sync: %s", result)
     return result

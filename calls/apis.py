@@ -176,7 +176,7 @@ class SmartfloWebhookApi(APIView):
 
     @extend_schema(request={"application/json": dict}, responses=WebhookOutputSerializer)
     def post(self, request: Request) -> Response:
-        if not self._authorized(request):
+        if not self._authorized(request):  # before the body is even parsed
             raise ApplicationError("Missing or wrong webhook token.", code="not_authenticated", status_code=401)
         data = request.data
         payload = data.dict() if hasattr(data, "dict") else data

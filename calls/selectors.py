@@ -14,10 +14,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import CallStatus, OutboundCall, RingingAlert
+from calls.models import FINAL_STATUSES, CallStatus, OutboundCall, RingingAlert
+from calls.services.actions import interactive_client
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import is_supervisor
-from contactcenter.smartflo import LiveCall, SmartfloError, client_from_settings
+from contactcenter.smartflo import LiveCall, SmartfloError
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,9 @@ def agent_workspace(*, user) -> Workspace:
     agent = agent_for_user(user)
     if agent is None:
         return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
-    mine = OutboundCall.objects.filter(agent=agent).select_related("disposition", "transferred_to")
+    mine = OutboundCall.objects.filter(Q(agent=agent) | Q(transferred_to=agent)).select_related(
+        "disposition", "transferred_to", "agent"
+    )
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today = list(mine.filter(requested_at__gte=start_of_day)[:50])
     missed = list(mine.filter(status=CallStatus.MISSED, requested_at__gte=timezone.now() - timedelta(days=7))[:20])
@@ -90,9 +93,9 @@ def agent_workspace(*, user) -> Workspace:
             recent.append(number)
         if len(recent) == 10:
             break
-    live = mine.filter(
-        status__in=[s for s in CallStatus if s not in (CallStatus.COMPLETED, CallStatus.MISSED, CallStatus.FAILED)]
-    ).first()
+    # Not yet final (unknown included: the agent must see it); bounded by age, since a call whose
+    # events were lost would otherwise stay "current" for ever.
+    live = mine.exclude(status__in=FINAL_STATUSES).filter(requested_at__gte=timezone.now() - timedelta(hours=4)).first()
     return Workspace(agent=agent, today=today, missed=missed, recent_customers=recent, live=live)
 
 
@@ -112,17 +115,18 @@ def live_calls_snapshot() -> tuple[list[LiveCall], float]:
     cached = cache.get(LIVE_CACHE_KEY)
     if cached is not None:
         return cached
-    if cache.add(LIVE_LOCK_KEY, 1, timeout=10):
+    # The lock outlives the slowest poll (one try, interactive timeout), so only one board polls.
+    if cache.add(LIVE_LOCK_KEY, 1, timeout=int(settings.SMARTFLO_INTERACTIVE_TIMEOUT) + 5):
         try:
-            with client_from_settings() as smartflo:
-                calls = smartflo.live_calls()
+            with interactive_client() as smartflo:
+                calls = [c for c in smartflo.live_calls() if c.call_id]  # a call without an id can't be acted on
+            snapshot = (calls, time.time())
+            cache.set(LIVE_CACHE_KEY, snapshot, timeout=settings.LIVE_CALLS_CACHE_SECONDS)
+            return snapshot
         except SmartfloError as exc:
-            cache.delete(LIVE_LOCK_KEY)
             raise provider_error(exc) from exc
-        snapshot = (calls, time.time())
-        cache.set(LIVE_CACHE_KEY, snapshot, timeout=settings.LIVE_CALLS_CACHE_SECONDS)
-        cache.delete(LIVE_LOCK_KEY)
-        return snapshot
+        finally:
+            cache.delete(LIVE_LOCK_KEY)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         time.sleep(0.05)

@@ -86,7 +86,17 @@ def place(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def panel(request: HttpRequest, pk: int) -> HttpResponse:
-    return _panel(request, call_get_for_user(user=request.user, reference=str(pk)))
+    """The panel, or with `?part=state` the polled state line: while the call is live only that
+    line is replaced; once it ends, the whole panel (with the wrap-up form) takes its place."""
+    call = call_get_for_user(user=request.user, reference=str(pk))
+    if request.GET.get("part") != "state":
+        return _panel(request, call)
+    if call.is_live:
+        return render(request, "calls/_call_state.html", {"call": call})
+    response = _panel(request, call)
+    response["HX-Retarget"] = "#panel"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @login_required
@@ -106,7 +116,7 @@ def hangup(request: HttpRequest, pk: int) -> HttpResponse:
 def transfer(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
     form = TransferForm(request.POST)
-    target = Agent.objects.filter(pk=form.data.get("agent")).first() if form.is_valid() else None
+    target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
     if target is None:
         return _panel(request, call, error="Pick a colleague to transfer to.")
     try:
@@ -218,7 +228,10 @@ def board_action(request: HttpRequest, call_id: str, action: str) -> HttpRespons
             notice = "Hang-up sent."
         elif action == "transfer":
             local = calls_visible_to(request.user).filter(call_id=call_id).first()
-            target = Agent.objects.filter(pk=request.POST.get("agent")).first()
+            if local is not None and local.is_final:
+                local = None  # our row lags behind Smartflo: transfer what Smartflo lists as live
+            form = TransferForm(request.POST)
+            target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
             if target is None:
                 raise ValidationError("Pick an agent to transfer to.")
             call_transfer(call=local, to_agent=target) if local else call_transfer(call_id=call_id, to_agent=target)

@@ -260,8 +260,14 @@ CELERY_BEAT_SCHEDULE = {
 
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8900)
 SANDBOX_TOKEN = "sandbox-token"
-SMARTFLO_BASE_URL = env.str("SMARTFLO_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/v1")
-SMARTFLO_API_TOKEN = env.str("SMARTFLO_API_TOKEN", default=SANDBOX_TOKEN)
+SMARTFLO_BASE_URL = env.str("SMARTFLO_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/v1" if DEBUG else "")
+SMARTFLO_API_TOKEN = env.str("SMARTFLO_API_TOKEN", default=SANDBOX_TOKEN if DEBUG else "")
+if not DEBUG and not (SMARTFLO_BASE_URL and SMARTFLO_API_TOKEN):
+    # Production never falls back to the sandbox silently.
+    raise ImproperlyConfigured(
+        "SMARTFLO_BASE_URL and SMARTFLO_API_TOKEN must be set when DEBUG is off "
+        "(for the local sandbox: http://127.0.0.1:8900/v1 and sandbox-token)."
+    )
 SMARTFLO_TIMEOUT = env.float("SMARTFLO_TIMEOUT", default=10.0)
 SMARTFLO_MAX_RETRIES = env.int("SMARTFLO_MAX_RETRIES", default=3)  # reads and idempotent writes only
 SMARTFLO_BACKOFF_SECONDS = env.float("SMARTFLO_BACKOFF_SECONDS", default=0.5)  # first retry's ceiling
@@ -273,6 +279,10 @@ MASKING_FALLBACK_NUMBER = env.str("MASKING_FALLBACK_NUMBER", default="")
 # LIVE_CALLS_CACHE_SECONDS however many boards are open.
 CALL_SETUP_WINDOW_SECONDS = env.int("CALL_SETUP_WINDOW_SECONDS", default=90)
 LIVE_CALLS_CACHE_SECONDS = env.float("LIVE_CALLS_CACHE_SECONDS", default=3.0)
+# Requests someone waits on (a click, the live board) use this timeout and no retries.
+SMARTFLO_INTERACTIVE_TIMEOUT = env.float("SMARTFLO_INTERACTIVE_TIMEOUT", default=5.0)
+# Click-to-call only to these country codes (toll-fraud guard); Smartflo dials India.
+CALL_ALLOWED_COUNTRY_CODES = env.list("CALL_ALLOWED_COUNTRY_CODES", default=["91"])
 OTP_LEAD_ID = env.str("OTP_LEAD_ID", default="sandbox-lead")
 OTP_C2C_API_KEY = env.str("OTP_C2C_API_KEY", default="sandbox-c2c-key")
 OTP_TTL_SECONDS = min(env.int("OTP_TTL_SECONDS", default=300), 600)
@@ -300,6 +310,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own loggers keep handlers of their own unless told otherwise: route them through
+        # the redacting handler too (runserver's request lines carry ?token= and numbers).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
@@ -329,3 +343,29 @@ MASKING_SESSION_MAX_TTL_SECONDS = env.int("MASKING_SESSION_MAX_TTL_SECONDS", def
 MASKING_RESOLUTION_LOG_DAYS = env.int("MASKING_RESOLUTION_LOG_DAYS", default=90)  # then purged daily
 CELERY_BEAT_SCHEDULE["close-expired-masking-sessions"] = {"task": "masking.close_expired_sessions", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["purge-masking-resolution-logs"] = {"task": "masking.purge_resolution_logs", "schedule": 86400.0}
+
+# --- Call records -------------------------------------------------------------------------
+# See docs/call-records.md. CDR_SYNC_INTERVAL_SECONDS and CDR_SYNC_OVERLAP_SECONDS are under
+# Smartflo above. A sync pulls [watermark - overlap, now] in windows of at most
+# CDR_SYNC_WINDOW_SECONDS; the watermark moves only once a whole window is stored.
+CDR_SYNC_PAGE_SIZE = min(env.int("CDR_SYNC_PAGE_SIZE", default=1000), 1000)  # rows per request
+CDR_SYNC_WINDOW_SECONDS = env.int("CDR_SYNC_WINDOW_SECONDS", default=3600)
+CDR_SYNC_INITIAL_LOOKBACK_SECONDS = env.int("CDR_SYNC_INITIAL_LOOKBACK_SECONDS", default=86400)  # no watermark yet
+# The sync's lock is a lease renewed with every page: it must outlast one page's worst case
+# (SMARTFLO_TIMEOUT x (SMARTFLO_MAX_RETRIES + 1) plus backoff). A dead run's lease just expires.
+CDR_SYNC_LEASE_SECONDS = env.int("CDR_SYNC_LEASE_SECONDS", default=120)
+CDR_DASHBOARD_PAGE_SIZE = env.int("CDR_DASHBOARD_PAGE_SIZE", default=50)
+CDR_DASHBOARD_COUNT_CAP = env.int("CDR_DASHBOARD_COUNT_CAP", default=10000)  # "10,000+" past this
+# Recording playback goes through an authenticated proxy that fetches only from these hosts
+# ("host" or "host:port"; "*.example.com" for subdomains) and never follows a redirect elsewhere.
+RECORDING_ALLOWED_HOSTS = env.list(
+    "RECORDING_ALLOWED_HOSTS",
+    default=[f"127.0.0.1:{SANDBOX_PORT}", f"localhost:{SANDBOX_PORT}", "cloudphone.tatateleservices.com"],
+)
+RECORDING_PROXY_TIMEOUT = env.float("RECORDING_PROXY_TIMEOUT", default=SMARTFLO_TIMEOUT)
+CELERY_BEAT_SCHEDULE["sync-call-records"] = {
+    "task": "calls.sync_call_records",
+    "schedule": float(CDR_SYNC_INTERVAL_SECONDS),
+    # a run still queued when the next one is due is dropped: the next one covers its window
+    "options": {"expires": CDR_SYNC_INTERVAL_SECONDS},
+}

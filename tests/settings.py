@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("SMARTFLO_BASE_URL", "http://127.0.0.1:8900/v1")  # tests point it at their sandbox
+os.environ.setdefault("SMARTFLO_API_TOKEN", "sandbox-token")
 os.environ.setdefault("SMARTFLO_WEBHOOK_TOKEN", "test-webhook-token")
 os.environ.setdefault("MASKING_API_TOKEN", "test-masking-token")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")

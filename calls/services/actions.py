@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent
@@ -68,7 +69,14 @@ def _recorder(call: OutboundCall | None):
 
 
 def _client(call: OutboundCall | None, client: SmartfloClient | None) -> SmartfloClient:
-    return client or client_from_settings(on_attempt=_recorder(call))
+    """A client for a request someone is waiting on: no retries, a short timeout."""
+    return client or interactive_client(on_attempt=_recorder(call))
+
+
+def interactive_client(**options) -> SmartfloClient:
+    return client_from_settings(
+        max_retries=0, timeout=min(settings.SMARTFLO_TIMEOUT, settings.SMARTFLO_INTERACTIVE_TIMEOUT), **options
+    )
 
 
 def _agent_number(agent: Agent) -> str:
@@ -95,6 +103,8 @@ def call_place(
         destination_e164 = to_e164(destination)
     except InvalidPhoneNumber as exc:
         raise ValidationError({"destination_number": [str(exc)]}) from None
+    if not any(destination_e164.startswith("+" + code) for code in settings.CALL_ALLOWED_COUNTRY_CODES):
+        raise ValidationError({"destination_number": ["Calls to this country are not enabled."]})
     caller = ""
     if caller_id:
         try:
@@ -110,15 +120,25 @@ def call_place(
                 code="agent_unavailable",
                 status_code=409,
             )
-        window = timezone.now() - timedelta(seconds=settings.CALL_SETUP_WINDOW_SECONDS)
+        now = timezone.now()
+        setting_up = Q(
+            status__in=PRE_ANSWER, requested_at__gte=now - timedelta(seconds=settings.CALL_SETUP_WINDOW_SECONDS)
+        )
+        unknown = Q(
+            status=CallStatus.UNKNOWN, requested_at__gte=now - timedelta(seconds=settings.CALL_SETUP_WINDOW_SECONDS)
+        )
+        talking = Q(status=CallStatus.IN_PROGRESS, requested_at__gte=now - timedelta(hours=4))
         pending = (
-            OutboundCall.objects.filter(agent=locked, status__in=PRE_ANSWER, requested_at__gte=window)
-            .order_by("-requested_at")
-            .first()
+            OutboundCall.objects.filter(setting_up | unknown | talking, agent=locked).order_by("-requested_at").first()
         )
         if pending is not None:
+            message = {
+                CallStatus.UNKNOWN: "The last call's outcome is unknown and a phone may be ringing: "
+                "check before calling again.",
+                CallStatus.IN_PROGRESS: "This agent is on a call; hang it up before dialling again.",
+            }.get(pending.status, "A call for this agent is already being set up; wait for it before dialling again.")
             raise ApplicationError(
-                "A call for this agent is already being set up; wait for it before dialling again.",
+                message,
                 code="call_in_progress",
                 status_code=409,
                 extra={"call": {"id": pending.pk, "status": pending.status}},
@@ -158,27 +178,46 @@ def call_place(
     return call
 
 
+def _live_entry(call: OutboundCall, smartflo: SmartfloClient):
+    """Smartflo's live-call entry for our call (by its call id or our identifier), if listed."""
+    for live in smartflo.live_calls():
+        if (call.call_id and live.call_id == call.call_id) or live.custom_identifier == str(call.custom_identifier):
+            if live.call_id and not call.call_id:
+                OutboundCall.objects.filter(pk=call.pk, call_id__isnull=True).update(call_id=live.call_id)
+                call.call_id = live.call_id
+            return live
+    return None
+
+
 def _smartflo_call_id(call: OutboundCall, smartflo: SmartfloClient) -> str:
     """Smartflo's call id for our call: stored, or found in the live calls by our identifier."""
     if call.call_id:
         return call.call_id
-    for live in smartflo.live_calls():
-        if live.custom_identifier == str(call.custom_identifier) and live.call_id:
-            OutboundCall.objects.filter(pk=call.pk, call_id__isnull=True).update(call_id=live.call_id)
-            call.call_id = live.call_id
-            return live.call_id
+    if _live_entry(call, smartflo) is not None and call.call_id:
+        return call.call_id
     raise ApplicationError("Smartflo does not list this call as live any more.", code="call_not_live", status_code=409)
 
 
 def call_hangup(
     *, call: OutboundCall | None = None, call_id: str | None = None, client: SmartfloClient | None = None
 ) -> OutboundCall | None:
-    """Hang up a live call: ours (`call`) or any Smartflo call by id (supervisors' live board)."""
+    """Hang up a live call: ours (`call`), or any Smartflo call by id (supervisors' live board).
+
+    For our call, Smartflo's live entry is read first: it gives the call id if we lack it and
+    says whether the customer had answered, so the call ends `completed` without guessing.
+    Before an answer, how it ended is left to Smartflo's hangup event.
+    """
     if call is not None and call.is_final:
         raise ApplicationError("This call has already ended.", code="call_ended", status_code=409)
     smartflo = _client(call, client)
+    answered = False
     try:
-        target = _smartflo_call_id(call, smartflo) if call is not None else call_id
+        if call is not None:
+            live = _live_entry(call, smartflo)
+            answered = call.status == CallStatus.IN_PROGRESS or (live is not None and live.state == "in_progress")
+            target = _smartflo_call_id(call, smartflo)
+        else:
+            target = call_id
         smartflo.hangup(call_id=target)
     except SmartfloError as exc:
         raise CallActionFailed(provider_error(exc), call) from exc
@@ -187,9 +226,8 @@ def call_hangup(
             smartflo.close()
     if call is not None:
         call.refresh_from_db()
-        if call.is_live:
-            final = CallStatus.COMPLETED if call.status == CallStatus.IN_PROGRESS else CallStatus.MISSED
-            call_transition(call=call, to=final, provider_message="Hung up from the application")
+        if answered and call_can_transition(call.status, CallStatus.COMPLETED):
+            call_transition(call=call, to=CallStatus.COMPLETED, provider_message="Hung up from the application")
     return call
 
 

@@ -44,13 +44,15 @@ HANGUP_STATUS = {
     "cancel": S.MISSED,
     "failed": S.FAILED,
 }
-# Without an `event` variable (a webhook template may not send it), the status alone.
+HANGUP_EVENTS = frozenset({"hangup", "call_hangup", "completed"})
+# Statuses that only a finished call has (unlike "answered", which a live call reports too).
+HANGUP_ONLY_STATUSES = frozenset(k for k in HANGUP_STATUS if k != "answered")
+# Without an `event` variable and without end stamp or cause: a live call's status alone.
 STATUS_ONLY = {
     "ringing": S.AGENT_RINGING,
     "answered": S.IN_PROGRESS,
     "in_progress": S.IN_PROGRESS,
     "connected": S.IN_PROGRESS,
-    **{k: v for k, v in HANGUP_STATUS.items() if k != "answered"},
 }
 MAX_FIELD = 500
 
@@ -68,7 +70,7 @@ def _clean(payload: Any) -> dict[str, str]:
             value = value[-1] if value else ""
         if isinstance(value, (dict, list)):
             value = json.dumps(value, sort_keys=True)
-        text = "" if value is None else str(value)
+        text = ("" if value is None else str(value)).replace("\x00", "")  # PostgreSQL refuses NUL
         if len(str(key)) > 100 or len(text) > 4000:
             raise MalformedEvent(f"Field {str(key)[:40]!r} is too long.")
         cleaned[str(key).strip().lower().lstrip("$")] = text.strip()
@@ -77,12 +79,25 @@ def _clean(payload: Any) -> dict[str, str]:
     return cleaned
 
 
-def _target_status(event: str, call_status: str) -> str | None:
+def _is_hangup(event: str, call_status: str, data: dict[str, str]) -> bool:
+    """Smartflo's hangup trigger carries an end stamp or a hang-up cause, whatever its status says."""
+    return (
+        event in HANGUP_EVENTS
+        or call_status in HANGUP_ONLY_STATUSES
+        or bool(data.get("end_stamp") or data.get("hangup_cause"))
+    )
+
+
+def _target_status(event: str, call_status: str, data: dict[str, str]) -> str | None:
     if event in EVENT_STATUS:
         return EVENT_STATUS[event]
-    if event in ("hangup", "call_hangup", "completed"):
-        return HANGUP_STATUS.get(call_status, S.COMPLETED)
-    return STATUS_ONLY.get(call_status)
+    if not _is_hangup(event, call_status, data):
+        return STATUS_ONLY.get(call_status)
+    if call_status == "":  # a hangup that does not say how it went: the stamps do
+        billsec = data.get("billsec", "")
+        answered = (billsec.isdigit() and int(billsec) > 0) or bool(data.get("answer_stamp"))
+        return S.COMPLETED if answered else S.MISSED
+    return HANGUP_STATUS.get(call_status)  # None for a status we don't know: kept, not applied
 
 
 def _find_call(data: dict[str, str]) -> OutboundCall | None:
@@ -142,7 +157,7 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
         if agent is not None:
             RingingAlert.objects.get_or_create(
                 agent=agent,
-                call_id=call_id,
+                call_id=call_id[:64],
                 defaults={
                     "caller_number": data.get("caller_id_number") or data.get("customer_number", ""),
                     "direction": direction,
@@ -150,7 +165,7 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
             )
     elif target is not None and target != S.AGENT_RINGING:
         reason = "answered" if target in (S.AGENT_ANSWERED, S.IN_PROGRESS) else "ended"
-        RingingAlert.objects.filter(call_id=call_id, cleared_at__isnull=True).update(
+        RingingAlert.objects.filter(call_id=call_id[:64], cleared_at__isnull=True).update(
             cleared_at=timezone.now(), cleared_reason=reason
         )
 
@@ -161,7 +176,7 @@ def call_event_ingest(*, payload: Any) -> CallEvent:
     fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     event_name = data.get("event", "").lower()
     call_status = data.get("call_status", "").lower()
-    target = _target_status(event_name, call_status)
+    target = _target_status(event_name, call_status, data)
     common = {
         "call_id": data.get("call_id", "")[:64],
         "custom_identifier": data.get("custom_identifier", "")[:64],

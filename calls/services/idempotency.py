@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from calls.models import IdempotentRequest
 from contactcenter.core.exceptions import ApplicationError
+
+#: Outcomes a retry must replay: Smartflo refused the call, or may have placed it.
+FINAL_ERROR_CODES = frozenset({"provider_rejected", "provider_unknown_outcome"})
+STALE_AFTER = timedelta(minutes=2)
 
 
 def request_fingerprint(data: Any) -> str:
@@ -20,8 +26,9 @@ def request_fingerprint(data: Any) -> str:
 def idempotent_call(*, user, key: str | None, fingerprint: str, run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
     """Run `run()` once per (user, key) and return its (status, body); repeats get the same.
 
-    A repeat while the first is still running answers 409; the same key with a different body
-    answers 422, since replaying the first answer would be wrong for it.
+    Only answers a retry must see again are kept: success, a refusal by Smartflo, an unknown
+    outcome. A repeat while the first is still running answers 409; the same key with a different
+    body answers 422, since replaying the first answer would be wrong for it.
     """
     if not key:
         return run()
@@ -32,6 +39,10 @@ def idempotent_call(*, user, key: str | None, fingerprint: str, run: Callable[[]
             record = IdempotentRequest.objects.create(user=user, key=key, request_hash=fingerprint)
     except IntegrityError:
         record = IdempotentRequest.objects.get(user=user, key=key)
+        if record.status_code is None and record.created_at < timezone.now() - STALE_AFTER:
+            # The first request died half-way (a crashed worker): let this one take its place.
+            IdempotentRequest.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+            return idempotent_call(user=user, key=key, fingerprint=fingerprint, run=run)
         if record.request_hash != fingerprint:
             raise ApplicationError(
                 "This Idempotency-Key was used for a different request.",
@@ -50,5 +61,10 @@ def idempotent_call(*, user, key: str | None, fingerprint: str, run: Callable[[]
     except Exception:
         record.delete()  # an unexpected crash: let a retry run it properly
         raise
-    IdempotentRequest.objects.filter(pk=record.pk).update(status_code=status, response_body=body)
+    if status < 400 or (isinstance(body, dict) and body.get("code") in FINAL_ERROR_CODES):
+        IdempotentRequest.objects.filter(pk=record.pk).update(status_code=status, response_body=body)
+    else:
+        # Refused before anything was placed (busy agent, Smartflo unreachable): a retry with
+        # the same key should really try again, not replay the refusal.
+        record.delete()
     return status, body

@@ -82,7 +82,7 @@ def provider_error(exc: SmartfloError) -> ApplicationError:
             exc.message, code="invalid", extra={"fields": {exc.field or "non_field_errors": [exc.message]}}
         )
     return ApplicationError(
-        f"Smartflo is unavailable ({exc.message}). Nothing was changed; try again shortly.",
+        f"Smartflo is unavailable ({exc.message}). Try again shortly.",
         code="provider_unavailable",
         status_code=503 if exc.transient else 502,
     )
@@ -130,7 +130,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # an unexpected error: Django's 500 handling and logging take over
+        # A bug, not bad input: log it with its traceback, answer in the API's shape.
+        request = context.get("request")
+        logger.exception("unhandled API error on %s", getattr(request, "path", "?"))
+        return Response(
+            {"code": "internal_error", "message": "Something went wrong on our side; it has been logged.", "extra": {}},
+            status=500,
+        )
 
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     extra: dict[str, Any] = {}

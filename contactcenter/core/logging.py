@@ -46,6 +46,9 @@ def mask_phone_numbers(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    # URL-encoded numbers and separators (`caller=%2B919876543210`) are numbers too.
+    text = re.sub(r"%2[bB](?=\d)", "+", text)
+    text = re.sub(r"(?<=\d)%20(?=\d)", " ", text)
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "<redacted>")

@@ -56,7 +56,7 @@ logger = logging.getLogger("contactcenter.smartflo")
 USER_AGENT = "contactcenter-smartflo/1.0"
 MONITOR, WHISPER, BARGE, TRANSFER = 1, 2, 3, 4
 CALL_OPTION_NAMES = {MONITOR: "monitor", WHISPER: "whisper", BARGE: "barge", TRANSFER: "transfer"}
-DURATION_OPERATORS = (">", "<", ">=", "<=", "!=", "=")
+DURATION_OPERATORS = (">", "<", ">=", "<=", "!=")
 RECORD_FILTERS = (
     "call_id",
     "agents",
@@ -229,7 +229,7 @@ class SmartfloClient:
         if custom_identifier not in (None, ""):
             body["custom_identifier"] = str(custom_identifier)
         data = self._request("POST", "click_to_call", op, json=body, retry=Retry.ONCE)
-        return ClickToCallResult.from_api(self._expect_dict(data, op))
+        return ClickToCallResult.from_api(self._placed(data, op))
 
     def broadcast_lead(self, *, lead_id: str | int, phone: str, otp: str) -> ActionResult:
         """`POST /broadcast/lead/<lead_id>`: add (or overwrite) the lead that the OTP call speaks."""
@@ -255,7 +255,7 @@ class SmartfloClient:
             "api_key": _require(api_key, "api_key", op),
         }
         data = self._request("POST", "c2c_api", op, json=body, retry=Retry.ONCE)
-        return ActionResult.from_api(self._expect_dict(data, op))
+        return ActionResult.from_api(self._placed(data, op))
 
     def call_records(
         self,
@@ -330,7 +330,7 @@ class SmartfloClient:
         if intercom not in (None, ""):
             body["intercom"] = int(_intercom(intercom, op))
         # Not idempotent: a retry after a lost answer could create the agent twice.
-        data = self._expect_dict(self._request("POST", "agent", op, json=body, retry=Retry.ONCE), op)
+        data = self._placed(self._request("POST", "agent", op, json=body, retry=Retry.ONCE), op)
         agent_id = data.get("agent_id")
         if agent_id in (None, ""):
             raise SmartfloUnknownOutcomeError(
@@ -391,7 +391,7 @@ class SmartfloClient:
         else:
             body["agent_id"] = _require(agent_id, "agent_id", op)
         data = self._request("POST", "call/options", op, json=body, retry=Retry.ONCE)
-        return ActionResult.from_api(self._expect_dict(data, op))
+        return ActionResult.from_api(self._placed(data, op))
 
     def live_calls(self, **filters: Any) -> list[LiveCall]:
         """`GET /live_calls`: the calls in progress now."""
@@ -401,7 +401,10 @@ class SmartfloClient:
         items = _unwrap_list(data)
         if items is None:
             raise SmartfloResponseError("live calls answer is not a list", operation=op)
-        return [LiveCall.from_api(item) for item in items if isinstance(item, dict)]
+        try:
+            return [LiveCall.from_api(item) for item in items if isinstance(item, dict)]
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise SmartfloResponseError(f"unreadable live call: {exc!r}", operation=op) from exc
 
     # --- Transport -------------------------------------------------------------------------
 
@@ -446,9 +449,14 @@ class SmartfloClient:
                     )
                 params[key] = value
             elif key == "duration":
-                params[key] = str(_positive_int(value, key, op) if value != 0 else 0)
+                if not str(value).isdigit():
+                    raise SmartfloInvalidRequest("duration must be a whole number of seconds", field=key, operation=op)
+                params[key] = str(int(value))
             elif key == "direction":
-                params[key] = str(value).lower()
+                direction = str(value).strip().capitalize()  # the documented values: Inbound, Outbound
+                if direction not in ("Inbound", "Outbound"):
+                    raise SmartfloInvalidRequest("direction must be Inbound or Outbound", field=key, operation=op)
+                params[key] = direction
             else:
                 params[key] = str(value)
         return params
@@ -457,6 +465,18 @@ class SmartfloClient:
     def _expect_dict(data: Any, op: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise SmartfloResponseError("expected a JSON object", operation=op)
+        return data
+
+    @staticmethod
+    def _placed(data: Any, op: str) -> dict[str, Any]:
+        """The body of a 2xx answer to a call-placing request: Smartflo accepted it, so a body we
+        cannot read means the outcome is unknown, not that nothing happened."""
+        if not isinstance(data, dict):
+            raise SmartfloUnknownOutcomeError(
+                "Smartflo accepted the request but its answer is unreadable; check before trying again",
+                operation=op,
+                status=200,
+            )
         return data
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -58,6 +58,14 @@ def _str_list(value: Any) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
 
 
+def _lenient_time(value: Any) -> datetime | None:
+    """A display-only timestamp: an unreadable one becomes None instead of failing the list."""
+    try:
+        return parse_ist(value)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class ActionResult:
     """The documented `{success, message}` answer of a POST."""
@@ -285,7 +293,7 @@ class LiveCall:
             agent_id=_str(data.get("agent_id")),
             customer_number=_str(data.get("customer_number") or data.get("client_number")),
             did=_str(data.get("did") or data.get("did_number")),
-            created_at=parse_ist(data.get("created_at")),
+            created_at=_lenient_time(data.get("created_at")),
             custom_identifier=_str(data.get("custom_identifier")),
             raw=data,
         )

@@ -147,3 +147,83 @@ def test_sync_when_smartflo_is_down_changes_nothing(smartflo):
         agent_sync()
     assert info.value.code == "provider_unavailable"
     assert list(Agent.objects.values()) == before
+
+
+def _listing(smartflo, agents):
+    """Replace the sandbox's agent list with `agents` (dicts in the documented shape)."""
+    for existing in smartflo.agents():
+        smartflo.remove_agent(existing["id"])
+    for agent in agents:
+        smartflo.add_agent(name=agent["name"], follow_me_number=agent["number"], intercom=agent.get("intercom"))
+    return {a["name"]: str(a["id"]) for a in smartflo.agents()}
+
+
+def test_a_new_hire_never_takes_over_a_departed_agents_row(smartflo, make_user):
+    ids = _listing(smartflo, [{"name": "Old", "number": "9876500101"}])
+    agent_sync()
+    old = Agent.objects.get(name="Old")
+    old.user = make_user("old-login", role="agent")
+    old.save()
+    # Old leaves; a new hire gets Old's phone number, and Old's id disappears.
+    smartflo.remove_agent(ids["Old"])
+    smartflo.add_agent(name="New", follow_me_number="9876500101")
+    result = agent_sync()
+    assert (result.created, result.deactivated) == (1, 1)
+    old.refresh_from_db()
+    assert old.is_active is False and old.user.username == "old-login" and old.follow_me_number is None
+    new = Agent.objects.get(name="New")
+    assert new.follow_me_number == "+919876500101" and new.user is None
+
+
+def test_a_number_swap_converges(smartflo):
+    _listing(
+        smartflo,
+        [
+            {"name": "A", "number": "9876500201", "intercom": "2001"},
+            {"name": "B", "number": "9876500202", "intercom": "2002"},
+        ],
+    )
+    agent_sync()
+    # Swap numbers and intercoms upstream (via the sandbox's state, as Smartflo's admin would).
+    with smartflo.state.lock:
+        upstream = {a.name: a for a in smartflo.state.agents.all()}
+        upstream["A"].follow_me_number, upstream["B"].follow_me_number = (
+            upstream["B"].follow_me_number,
+            upstream["A"].follow_me_number,
+        )
+        upstream["A"].intercom, upstream["B"].intercom = upstream["B"].intercom, upstream["A"].intercom
+    agent_sync()
+    assert Agent.objects.get(name="A").follow_me_number == "+919876500202"
+    assert Agent.objects.get(name="B").follow_me_number == "+919876500201"
+    assert (Agent.objects.get(name="A").intercom, Agent.objects.get(name="B").intercom) == ("2002", "2001")
+    second = agent_sync()
+    assert second.updated == 0
+
+
+def test_an_empty_upstream_list_does_not_deactivate_everyone(smartflo):
+    agent_sync()
+    _listing(smartflo, [])
+    result = agent_sync()
+    assert result.deactivated == 0
+    assert Agent.objects.filter(is_active=True).count() == 3
+
+
+def test_odd_upstream_agents_do_not_abort_the_sync():
+    from contactcenter.smartflo import Agent as Upstream
+
+    class Fake:
+        def list_agents(self):
+            base = {"calls_answered": 0, "calls_missed": 0, "custom_status": 0}
+            return [
+                Upstream.from_api({**base, "id": 1, "name": "x" * 400, "follow_me_number": "", "eid": "e" * 90}),
+                Upstream.from_api({**base, "id": 2, "name": "No number", "follow_me_number": "not a phone"}),
+                Upstream.from_api(
+                    {**base, "id": 3, "name": "Fine", "follow_me_number": "+919876500301", "intercom": "12"}
+                ),
+            ]
+
+    result = agent_sync(client=Fake())
+    assert result.created == 3
+    assert Agent.objects.get(smartflo_id="1").name == "x" * 150
+    assert Agent.objects.get(smartflo_id="2").follow_me_number is None
+    assert Agent.objects.get(smartflo_id="3").intercom is None

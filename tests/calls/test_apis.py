@@ -157,3 +157,15 @@ def test_hangup_of_an_ended_call_is_409(asha_client, asha, smartflo):
 def test_anonymous_gets_401(client, db, method, url):
     response = getattr(client, method)(url)
     assert response.status_code == 401
+
+
+def test_idempotency_key_does_not_lock_in_a_refusal_that_placed_nothing(asha_client, smartflo):
+    # Smartflo unreachable before anything is sent: a 503 that the same key may retry.
+    from django.test import override_settings
+
+    with override_settings(SMARTFLO_BASE_URL="http://127.0.0.1:9/v1"):
+        first = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-3")
+    assert first.status_code == 503
+    second = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-3")
+    assert second.status_code == 201
+    assert len(smartflo.requests(path="/v1/click_to_call")) == 1

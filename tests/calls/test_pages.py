@@ -62,8 +62,9 @@ def test_user_without_an_agent_is_told_why(client, make_user, smartflo):
     [("get", "panel/"), ("post", "hangup/"), ("post", "transfer/"), ("post", "wrap-up/")],
 )
 def test_another_agents_call_is_404_on_every_page(asha, vikram_client, smartflo, method, path):
-    call = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210",
-                                       status=CallStatus.IN_PROGRESS, call_id="1.9")
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS, call_id="1.9"
+    )
     smartflo.clear_requests()  # the fixtures' agent sync
     response = getattr(vikram_client, method)(f"/calls/{call.pk}/{path}", **HX)
     assert response.status_code == 404
@@ -73,19 +74,22 @@ def test_another_agents_call_is_404_on_every_page(asha, vikram_client, smartflo,
 
 
 def test_wrap_up_saves_note_and_disposition(asha_client, asha):
-    call = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210",
-                                       status=CallStatus.COMPLETED)
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED
+    )
     disposition = Disposition.objects.get(label="Interested")
-    html = asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": "  call back Tuesday ", "disposition":
-                            disposition.pk}, **HX).content.decode()
+    html = asha_client.post(
+        f"/calls/{call.pk}/wrap-up/", {"note": "  call back Tuesday ", "disposition": disposition.pk}, **HX
+    ).content.decode()
     assert "Saved." in html
     call.refresh_from_db()
     assert (call.note, call.disposition) == ("call back Tuesday", disposition)
 
 
 def test_retired_disposition_is_refused(asha_client, asha):
-    call = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210",
-                                       status=CallStatus.COMPLETED)
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED
+    )
     retired = Disposition.objects.create(label="Old", active=False)
     html = asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": "x", "disposition": retired.pk}, **HX)
     assert "Check the note and disposition" in html.content.decode()
@@ -95,8 +99,12 @@ def test_retired_disposition_is_refused(asha_client, asha):
 
 def test_workspace_lists_and_query_count(asha_client, asha, django_assert_max_num_queries):
     for i in range(20):
-        OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination=f"+9198765432{i:02d}",
-                                    status=CallStatus.MISSED if i % 2 else CallStatus.COMPLETED)
+        OutboundCall.objects.create(
+            requested_by=asha.user,
+            agent=asha,
+            destination=f"+9198765432{i:02d}",
+            status=CallStatus.MISSED if i % 2 else CallStatus.COMPLETED,
+        )
     with django_assert_max_num_queries(14):
         html = asha_client.get("/calls/").content.decode()
     assert html.count("Call back") == 10
@@ -121,3 +129,49 @@ def test_agent_sync_task_runs_the_sync(smartflo):
 
     sync_agents.delay()  # eager in tests
     assert Agent.objects.count() == 3
+
+
+def test_live_panel_polls_only_its_state_line_then_swaps_in_the_wrap_up(asha_client, asha):
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS
+    )
+    state = asha_client.get(f"/calls/{call.pk}/panel/?part=state", **HX)
+    html = state.content.decode()
+    assert 'id="call-state"' in html and "every 1s" in html
+    assert "Transfer" not in html  # the picker is not re-rendered while the call is live
+    OutboundCall.objects.filter(pk=call.pk).update(status=CallStatus.COMPLETED)
+    ended = asha_client.get(f"/calls/{call.pk}/panel/?part=state", **HX)
+    assert ended["HX-Retarget"] == "#panel"
+    assert ended["HX-Trigger"] == "call-ended"
+    assert "Save note" in ended.content.decode()
+
+
+def test_second_call_after_a_timeout_is_refused_until_checked(asha_client, smartflo):
+    smartflo.add_fault(endpoint="click_to_call", timeout_rate=1.0, times=1)
+    dial(asha_client)
+    html = dial(asha_client)
+    assert "outcome is unknown" in html
+    assert len(smartflo.requests(path="/v1/click_to_call")) == 1
+
+
+def test_foreign_numbers_are_refused_unless_enabled(asha_client, smartflo, settings):
+    assert "not enabled" in dial(asha_client, "+1 415 555 0123")
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+def test_board_transfer_with_a_bad_agent_id_is_a_message_not_a_500(supervisor_client, smartflo):
+    response = supervisor_client.post("/calls/live/1.2/transfer/", {"agent": "abc"})
+    assert response.status_code == 200
+    assert "Pick an agent" in response.content.decode()
+
+
+def test_transferred_call_shows_in_the_receiving_agents_workspace(asha, vikram, vikram_client):
+    OutboundCall.objects.create(
+        requested_by=asha.user,
+        agent=asha,
+        transferred_to=vikram,
+        destination="+919876543210",
+        status=CallStatus.IN_PROGRESS,
+    )
+    html = vikram_client.get("/calls/").content.decode()
+    assert 'id="call-state"' in html and "+919876543210" in html

@@ -237,3 +237,54 @@ def test_sandbox_delivers_webhooks_with_duplicates_and_reordering(asha, smartflo
     assert call.recording_url
     assert stored == delivered  # every delivery stored, duplicates included
     assert CallEvent.objects.filter(call_id=call.call_id, duplicate=True).count() == delivered - 5
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # Smartflo's own hangup trigger: no `event`, status "answered", but an end stamp and billsec.
+        (
+            {
+                "event": "",
+                "call_status": "answered",
+                "end_stamp": "2024-05-09 11:53:00",
+                "billsec": "40",
+                "hangup_cause": "NORMAL_CLEARING",
+            },
+            CallStatus.COMPLETED,
+        ),
+        ({"event": "", "call_status": "missed", "end_stamp": "2024-05-09 11:53:00"}, CallStatus.MISSED),
+        ({"event": "hangup", "call_status": "", "billsec": "0", "answer_stamp": ""}, CallStatus.MISSED),
+        ({"event": "hangup", "call_status": "", "billsec": "12"}, CallStatus.COMPLETED),
+        ({"event": "", "call_status": "busy", "hangup_cause": "USER_BUSY"}, CallStatus.MISSED),
+        ({"event": "hangup", "call_status": "failed"}, CallStatus.FAILED),
+    ],
+)
+def test_hangup_events_end_the_call(call, fields, expected):
+    assert post_json(event(call, **fields)).status_code == 200
+    call.refresh_from_db()
+    assert call.status == expected
+
+
+def test_hangup_with_an_unknown_status_is_kept_not_applied(call):
+    post_json(event(call, event="hangup", call_status="Transferred-To-IVR"))
+    call.refresh_from_db()
+    assert call.status == CallStatus.ORIGINATING
+    assert "kept" in CallEvent.objects.get().outcome
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "call_id": "9" * 70,
+            "direction": "inbound",
+            "event": "agent_ringing",
+            "agent_number": "+919876500001",
+            "caller_id_number": "+91" + "9" * 40,
+        },
+        {"call_id": "1.2", "notes": "nul\x00byte"},
+    ],
+)
+def test_long_or_odd_values_never_500(asha, fields):
+    assert post_json(fields).status_code == 200

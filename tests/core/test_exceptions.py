@@ -39,8 +39,12 @@ def test_throttled_carries_retry_after():
     assert response.data["extra"]["retry_after"] == 30
 
 
-def test_unexpected_errors_are_left_to_django():
-    assert render(RuntimeError("boom")) is None
+def test_unexpected_errors_are_logged_and_answered_in_the_api_shape(caplog):
+    response = render(RuntimeError("boom"))
+    assert response.status_code == 500
+    assert response.data["code"] == "internal_error"
+    assert "boom" not in response.data["message"]
+    assert any(record.exc_info for record in caplog.records)
 
 
 def test_provider_errors_map_to_stable_codes():

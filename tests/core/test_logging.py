@@ -47,3 +47,13 @@ def test_filter_masks_arguments_and_tracebacks():
 def test_settings_attach_the_filter_to_every_handler(settings):
     for handler in settings.LOGGING["handlers"].values():
         assert "redact" in handler["filters"]
+
+
+def test_url_encoded_numbers_are_masked():
+    text = redact("GET /api/v1/masking/resolve/?caller_id_number=%2B919876543210&to=98765%2043210")
+    assert "9876543210" not in text and "98765%2043210" not in text
+
+
+def test_djangos_own_loggers_go_through_the_redacting_handler(settings):
+    for name in ("django", "django.server"):
+        assert settings.LOGGING["loggers"][name]["handlers"] == ["console"]

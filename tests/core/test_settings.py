@@ -18,6 +18,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         "SECURE_SSL_REDIRECT",
         "ALLOWED_HOSTS",
         "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "SMARTFLO_BASE_URL",
+        "SMARTFLO_API_TOKEN",
     )
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "contactcenter.settings", **env})
@@ -41,9 +43,17 @@ def test_production_like_values_pass_check_deploy_at_warning_level():
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="cc.example.com",
+        SMARTFLO_BASE_URL="https://api-smartflo.tatateleservices.com/v1",
+        SMARTFLO_API_TOKEN="Bearer prod-token",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_debug_off_without_smartflo_settings_refuses_to_start():
+    result = run_manage("check", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50))
+    assert result.returncode != 0
+    assert "SMARTFLO_BASE_URL" in result.stderr
 
 
 def test_debug_on_runs_without_secret_key():

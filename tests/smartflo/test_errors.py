@@ -95,3 +95,18 @@ def test_logs_mask_numbers_and_never_show_the_token(caplog, sandbox):
     assert "smartflo click_to_call POST" in text
     assert token not in text
     assert "9876543210" not in text
+
+
+@pytest.mark.parametrize("body", [[1, 2], "queued", 42])
+def test_unreadable_2xx_to_a_call_placing_request_is_unknown_outcome(body):
+    from contactcenter.smartflo import SmartfloUnknownOutcomeError
+
+    with client_answering(httpx.Response(200, json=body)) as smartflo, pytest.raises(SmartfloUnknownOutcomeError):
+        smartflo.click_to_call(agent_number="1001", destination_number="9876543210")
+
+
+def test_live_calls_with_odd_timestamps_still_list():
+    answer = httpx.Response(200, json=[{"call_id": "1.1", "created_at": "1715235734"}])
+    with client_answering(answer) as smartflo:
+        (call,) = smartflo.live_calls()
+    assert call.call_id == "1.1" and call.created_at is None

@@ -185,7 +185,7 @@ def test_call_records_query_converts_any_zone_to_ist(api, wire):
     assert params["page"] == "2"
     assert params["limit"] == "50"
     assert params["agents"] == "345623"
-    assert params["direction"] == "inbound"
+    assert params["direction"] == "Inbound"
     assert params["call_type"] == "m"
     assert params["duration"] == "30"
     assert params["operator"] == ">="
@@ -231,6 +231,14 @@ def test_call_records_query_converts_any_zone_to_ist(api, wire):
         (
             lambda c: c.call_records(from_date="2024-05-09 00:00:00", to_date="2024-05-10 00:00:00", operator="=="),
             "operator",
+        ),
+        (
+            lambda c: c.call_records(from_date="2024-05-09 00:00:00", to_date="2024-05-10 00:00:00", direction="up"),
+            "direction",
+        ),
+        (
+            lambda c: c.call_records(from_date="2024-05-09 00:00:00", to_date="2024-05-10 00:00:00", duration="-1"),
+            "duration",
         ),
     ],
 )
