@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls import apis
+from calls import apis, records_apis
 
 urlpatterns = [
     path("calls/click-to-call/", apis.ClickToCallApi.as_view(), name="api-click-to-call"),
@@ -10,4 +10,6 @@ urlpatterns = [
     path("calls/<str:call_id>/hangup/", apis.CallHangupApi.as_view(), name="api-call-hangup"),
     path("calls/<str:call_id>/transfer/", apis.CallTransferApi.as_view(), name="api-call-transfer"),
     path("webhooks/smartflo/", apis.SmartfloWebhookApi.as_view(), name="api-webhook-smartflo"),
+    path("call-records/", records_apis.CallRecordListApi.as_view(), name="api-call-records"),
+    path("call-records/<str:call_id>/", records_apis.CallRecordDetailApi.as_view(), name="api-call-record-detail"),
 ]

@@ -185,3 +185,153 @@ class RingingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"ringing {self.call_id} at {self.agent_id}"
+
+
+# --- Call records (CDRs) synced from Smartflo ------------------------------------------------
+
+
+class CallRecordStatus(models.TextChoices):
+    ANSWERED = "answered", "Answered"
+    MISSED = "missed", "Missed"
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class CallRecord(models.Model):
+    """One Smartflo call detail record (`GET /call/records`), keyed by Smartflo's `call_id`.
+
+    Written only by calls.services.records (a bulk upsert per page): a blank value from Smartflo
+    never overwrites a known one, so a recording URL that arrived once stays. `raw` is the last
+    payload exactly as received. Times are aware (Smartflo's naive IST converted at the client).
+    """
+
+    call_id = models.CharField("Smartflo call id", max_length=64, unique=True)
+    provider_id = models.BigIntegerField("Smartflo record id", null=True, blank=True)
+    uuid = models.CharField(max_length=64, blank=True)
+    direction = models.CharField(max_length=16, choices=CallDirection.choices, blank=True)
+    status = models.CharField(max_length=16, choices=CallRecordStatus.choices, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    call_duration = models.PositiveIntegerField(default=0, help_text="Seconds, ringing included.")
+    answered_seconds = models.PositiveIntegerField(default=0, help_text="Talk time in seconds.")
+    minutes_consumed = models.PositiveIntegerField(default=0)
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="call_records"
+    )
+    agent_smartflo_id = models.CharField(max_length=64, blank=True)
+    agent_name = models.CharField(max_length=150, blank=True)
+    agent_number = models.CharField(max_length=20, blank=True)
+    client_number = models.CharField(max_length=20, blank=True, help_text="E.164 when it parses.")
+    did_number = models.CharField(max_length=20, blank=True)
+    destination = models.CharField(max_length=150, blank=True)
+    hangup_cause = models.CharField(max_length=80, blank=True)
+    recording_url = models.CharField(max_length=2000, blank=True)
+    dtmf_input = models.CharField(max_length=64, blank=True)
+    broadcast_id = models.CharField(max_length=64, blank=True)
+    services = models.CharField(max_length=200, blank=True, help_text="Comma-separated.")
+    department = models.CharField(max_length=200, blank=True, help_text="Comma-separated.")
+    missed_agents = models.JSONField(null=True, blank=True, help_text='[{"name", "number"}]')
+    notes = models.TextField(blank=True)
+    contact_name = models.CharField(max_length=150, blank=True)
+    custom_identifier = models.CharField(max_length=64, blank=True)
+    outbound_call = models.ForeignKey(
+        OutboundCall, null=True, blank=True, on_delete=models.SET_NULL, related_name="call_records"
+    )
+    raw = models.JSONField(default=dict)
+    first_synced_at = models.DateTimeField()
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # Every dashboard query is "newest first" within a date range; the other indexes lead
+            # with the filter that can be selective and end with the sort key.
+            models.Index(fields=["started_at", "id"], name="callrecord_started"),
+            models.Index(fields=["agent", "started_at"], name="callrecord_agent_started"),
+            models.Index(fields=["client_number", "started_at"], name="callrecord_client_started"),
+            models.Index(fields=["call_duration", "id"], name="callrecord_duration"),
+            models.Index(fields=["answered_seconds", "id"], name="callrecord_talk"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.call_id} ({self.status})"
+
+    @property
+    def answered(self) -> bool:
+        return self.status == CallRecordStatus.ANSWERED
+
+    @property
+    def has_recording(self) -> bool:
+        return bool(self.recording_url)
+
+    @property
+    def call_duration_text(self) -> str:
+        return _minutes_seconds(self.call_duration)
+
+    @property
+    def talk_time_text(self) -> str:
+        return _minutes_seconds(self.answered_seconds)
+
+
+def _minutes_seconds(seconds: int) -> str:
+    """`125` -> `2:05`; an hour or more -> `1:02:05`."""
+    hours, rest = divmod(max(0, seconds or 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class CallRecordSyncState(models.Model):
+    """The incremental sync's watermark and its lease: one row per sync stream ("default").
+
+    The lease is the lock: a run takes it with a conditional UPDATE (free or expired), renews it
+    with every page and writes nothing once it has lost it. A run that dies leaves a lease that
+    simply expires, so the next run can always start.
+    """
+
+    name = models.CharField(max_length=40, unique=True, default="default")
+    watermark = models.DateTimeField(
+        null=True, blank=True, help_text="Every record that started up to here has been stored."
+    )
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"call record sync {self.name} @ {self.watermark}"
+
+
+class CallRecordSyncRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (another run holds the lock)"
+
+
+class CallRecordSyncRun(models.Model):
+    """One sync run (beat, command or backfill): what it asked for and how far it got."""
+
+    kind = models.CharField(max_length=16, default="incremental")  # incremental | backfill
+    trigger = models.CharField(max_length=16, default="beat")  # beat | command | manual
+    status = models.CharField(
+        max_length=16, choices=CallRecordSyncRunStatus.choices, default=CallRecordSyncRunStatus.RUNNING
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    window_from = models.DateTimeField(null=True, blank=True)
+    window_to = models.DateTimeField(null=True, blank=True)
+    watermark_before = models.DateTimeField(null=True, blank=True)
+    watermark_after = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    records_received = models.PositiveIntegerField(default=0)
+    records_stored = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="callrecordsyncrun_status")]
+
+    def __str__(self) -> str:
+        return f"sync run {self.pk} ({self.status})"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls import views
+from calls import records_views, views
 
 app_name = "calls"
 urlpatterns = [
@@ -18,4 +18,8 @@ urlpatterns = [
     path("<int:pk>/hangup/", views.hangup, name="hangup"),
     path("<int:pk>/transfer/", views.transfer, name="transfer"),
     path("<int:pk>/wrap-up/", views.wrap_up, name="wrap-up"),
+    path("records/", records_views.records_dashboard, name="records"),
+    path("records/charts/", records_views.records_charts, name="records-charts"),
+    path("records/export.csv", records_views.records_export, name="records-export"),
+    path("records/<str:call_id>/recording", records_views.record_recording, name="record-recording"),
 ]

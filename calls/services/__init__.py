@@ -23,3 +23,12 @@ __all__ = [
     "call_transition",
     "call_wrap_up",
 ]
+from calls.services.records import (
+    LeaseLost,
+    SyncError,
+    SyncProgress,
+    WindowIncomplete,
+    call_records_sync,
+)
+
+__all__ += ["LeaseLost", "SyncError", "SyncProgress", "WindowIncomplete", "call_records_sync"]

@@ -1,0 +1,85 @@
+"""The call records dashboard's filter form: query-string in, RecordFilters out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.http import QueryDict
+from django.utils import timezone
+
+from calls.models import CallDirection, CallRecordStatus
+from calls.records_selectors import NO_AGENT, RecordFilters, normalise_sort, parse_bound
+
+DEFAULT_DAYS = 7
+
+
+class RecordFilterForm(forms.Form):
+    """`from`/`to` are dates (or date-times) in the display zone, both inclusive. With neither
+    given the dashboard shows the last DEFAULT_DAYS days."""
+
+    agent = forms.ChoiceField(required=False)
+    direction = forms.ChoiceField(required=False, choices=[("", "Any direction"), *CallDirection.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Answered or missed"), *CallRecordStatus.choices])
+    op = forms.ChoiceField(
+        required=False, label="Duration", choices=[(op, op) for op in (">=", ">", "<=", "<", "=", "!=")]
+    )
+    duration = forms.IntegerField(required=False, min_value=0, max_value=86400, label="seconds")
+    number = forms.CharField(required=False, max_length=32, label="Number")
+    hour = forms.IntegerField(required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data: QueryDict, *, agents: list, **kwargs) -> None:
+        data = data.copy()
+        if "from" not in data and "to" not in data:
+            today = timezone.localdate()
+            data["from"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+            data["to"] = today.isoformat()
+        super().__init__(data, **kwargs)
+        # "from" is a Python keyword, so these two are added by name
+        self.fields["from"] = forms.CharField(
+            required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["to"] = forms.CharField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+        self.order_fields(["from", "to"])
+        self.fields["agent"].choices = [("", "All agents"), *[(str(a.pk), a.name) for a in agents]]
+        self.fields["agent"].choices.append((NO_AGENT, "No agent"))
+        if not agents:
+            del self.fields["agent"]
+
+    def _clean_bound(self, name: str, *, end: bool):
+        value = (self.cleaned_data.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return parse_bound(value, end=end)
+        except ValueError:
+            raise forms.ValidationError("Enter a date as YYYY-MM-DD.") from None
+
+    def clean_from(self):
+        return self._clean_bound("from", end=False)
+
+    def clean_to(self):
+        return self._clean_bound("to", end=True)
+
+    def filters(self) -> RecordFilters:
+        """The filters of the valid fields (an invalid one is shown as an error and ignored)."""
+        self.is_valid()
+        data = self.cleaned_data
+        agent = data.get("agent") or None
+        if agent and agent != NO_AGENT:
+            agent = int(agent)
+        return RecordFilters(
+            start=data.get("from"),
+            end=data.get("to"),
+            agent=agent,
+            direction=data.get("direction") or "",
+            status=data.get("status") or "",
+            duration_op=(data.get("op") or ">=") if data.get("duration") is not None else "",
+            duration=data.get("duration"),
+            number=(data.get("number") or "").strip(),
+            hour=data.get("hour"),
+        )
+
+    def sort_key(self) -> str:
+        return normalise_sort(self.cleaned_data.get("sort") if hasattr(self, "cleaned_data") else None)

@@ -1,0 +1,402 @@
+"""Reads for call records: who sees what, filters, the dashboard table, charts, CSV rows, sync status.
+
+Built for a table of millions of rows: every list query is "newest first" (or by an indexed
+duration) with a LIMIT, counts stop at CDR_DASHBOARD_COUNT_CAP instead of counting the whole
+table, and the CSV export streams through a server-side cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import ExtractHour, TruncDate
+from django.http import Http404
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import CallRecord, CallRecordStatus, CallRecordSyncRun, CallRecordSyncRunStatus
+from calls.selectors import agent_for_user
+from contactcenter.core.roles import is_supervisor
+from contactcenter.phones import InvalidPhoneNumber, to_e164
+
+DURATION_OPERATORS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "exact", "!=": "exact"}
+SORTS = {
+    "started": ("started_at", "id"),
+    "duration": ("call_duration", "id"),
+    "talk": ("answered_seconds", "id"),
+}
+DEFAULT_SORT = "-started"
+NO_AGENT = "none"
+CHARTS_CACHE_SECONDS = 60
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_E164 = re.compile(r"^\+\d{8,15}$")
+
+
+# --- Filters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordFilters:
+    """The filters a dashboard, export or API request applies (all optional).
+
+    `start`/`end` are inclusive aware datetimes; `agent` is a local Agent id or NO_AGENT;
+    `duration_op` is one of DURATION_OPERATORS, applied to `call_duration` in seconds; `number`
+    matches the customer's number exactly when it parses as one, else as a digit substring;
+    `hour` is the hour of day (0-23) in the display time zone.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+    agent: int | str | None = None
+    direction: str = ""
+    status: str = ""
+    duration_op: str = ""
+    duration: int | None = None
+    number: str = ""
+    hour: int | None = None
+
+    def cache_key(self) -> str:
+        text = repr(tuple(getattr(self, name) for name in self.__dataclass_fields__))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def parse_bound(value: str, *, end: bool = False) -> datetime:
+    """A user-typed bound as an aware datetime in the display zone.
+
+    Accepts `YYYY-MM-DD` (the whole day: its start, or its last instant when `end`),
+    `YYYY-MM-DD HH:MM[:SS]` and ISO 8601 with or without an offset. ValueError otherwise.
+    """
+    text = value.strip().replace("T", " ")
+    if not text:
+        raise ValueError("empty")
+    zone = timezone.get_current_timezone()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        moment = datetime.combine(day, time.max if end else time.min)
+        return timezone.make_aware(moment, zone)
+    parsed = datetime.fromisoformat(text)
+    if timezone.is_naive(parsed):
+        if end and len(text) == 16:  # "HH:MM" as an end means the whole minute
+            parsed = parsed.replace(second=59, microsecond=999999)
+        parsed = timezone.make_aware(parsed, zone)
+    return parsed
+
+
+@dataclass(frozen=True)
+class RecordScope:
+    """Whose records a user may see, worked out once per request: every record for a
+    supervisor, an agent's own records, nothing for anyone else."""
+
+    supervisor: bool
+    agent_id: int | None = None
+
+    @classmethod
+    def for_user(cls, user) -> RecordScope:
+        if is_supervisor(user):
+            return cls(supervisor=True)
+        agent = agent_for_user(user)
+        return cls(supervisor=False, agent_id=agent.pk if agent is not None else None)
+
+    @property
+    def key(self) -> str:
+        return "all" if self.supervisor else f"agent:{self.agent_id}"
+
+
+def call_records_visible_to(scope: RecordScope) -> QuerySet[CallRecord]:
+    """Supervisors see every record; an agent only the records of their own calls."""
+    records = CallRecord.objects.all()
+    if scope.supervisor:
+        return records
+    if scope.agent_id is None:
+        return records.none()
+    return records.filter(agent_id=scope.agent_id)
+
+
+def call_records_filter(records: QuerySet[CallRecord], filters: RecordFilters) -> QuerySet[CallRecord]:
+    if filters.start is not None:
+        records = records.filter(started_at__gte=filters.start)
+    if filters.end is not None:
+        records = records.filter(started_at__lte=filters.end)
+    if filters.agent == NO_AGENT:
+        records = records.filter(agent__isnull=True)
+    elif filters.agent is not None:
+        records = records.filter(agent_id=filters.agent)
+    if filters.direction:
+        records = records.filter(direction=filters.direction)
+    if filters.status:
+        records = records.filter(status=filters.status)
+    if filters.duration is not None and filters.duration_op in DURATION_OPERATORS:
+        condition = Q(**{f"call_duration__{DURATION_OPERATORS[filters.duration_op]}": filters.duration})
+        records = records.exclude(condition) if filters.duration_op == "!=" else records.filter(condition)
+    if filters.number:
+        records = records.filter(_number_condition(filters.number))
+    if filters.hour is not None:
+        records = records.filter(started_at__hour=filters.hour)  # in the current (display) zone
+    return records
+
+
+def _number_condition(number: str) -> Q:
+    try:
+        return Q(client_number=to_e164(number))
+    except InvalidPhoneNumber:
+        digits = re.sub(r"\D", "", number)
+        return Q(client_number__contains=digits) if digits else Q(client_number__contains=number.strip())
+
+
+def call_record_get(*, scope: RecordScope, call_id: str) -> CallRecord:
+    """One record by Smartflo call id; 404 unless the scope covers it."""
+    record = call_records_visible_to(scope).filter(call_id=call_id).first()
+    if record is None:
+        raise Http404("No such call record.")
+    return record
+
+
+def record_filter_agents(*, scope: RecordScope) -> list[Agent]:
+    """The agents a supervisor can filter by (agents only ever see their own records)."""
+    if not scope.supervisor:
+        return []
+    return list(Agent.objects.only("id", "name", "is_active"))
+
+
+# --- The dashboard table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordsPage:
+    rows: list[CallRecord]
+    number: int
+    page_size: int
+    count: int  # exact up to the cap
+    capped: bool  # True: there are more than `count` rows
+    sort: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.page_size + len(self.rows)
+
+
+def normalise_sort(sort: str | None) -> str:
+    key = (sort or "").lstrip("-")
+    return sort if key in SORTS else DEFAULT_SORT
+
+
+def call_record_table(
+    *, scope: RecordScope, filters: RecordFilters, sort: str | None = None, page: int = 1
+) -> RecordsPage:
+    """One page of the filtered records, sorted, with a count that stops at the cap.
+
+    Two queries: a capped count (COUNT over a LIMITed subquery: constant cost however big the
+    table) and the page itself (an index scan in sort order with LIMIT/OFFSET, OFFSET bounded by
+    the cap too). Past the cap the table says "10,000+": narrow the filters or export.
+    """
+    sort = normalise_sort(sort)
+    page_size = settings.CDR_DASHBOARD_PAGE_SIZE
+    cap = settings.CDR_DASHBOARD_COUNT_CAP
+    records = call_records_filter(call_records_visible_to(scope), filters)
+    count = records.order_by()[: cap + 1].count()
+    capped = count > cap
+    count = min(count, cap)
+    pages = max(1, -(-count // page_size))
+    number = min(max(1, page), pages)
+    columns = SORTS[sort.lstrip("-")]
+    ordering = [f"-{c}" for c in columns] if sort.startswith("-") else list(columns)
+    offset = (number - 1) * page_size
+    rows = list(records.defer("raw").order_by(*ordering)[offset : offset + page_size]) if count else []
+    return RecordsPage(rows=rows, number=number, page_size=page_size, count=count, capped=capped, sort=sort)
+
+
+# --- Charts ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartData:
+    hourly: dict[str, list] = field(default_factory=dict)
+    daily: dict[str, list] = field(default_factory=dict)
+    status: dict[str, list] = field(default_factory=dict)
+    agents: dict[str, list] = field(default_factory=dict)
+    total: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "hourly": self.hourly,
+            "daily": self.daily,
+            "status": self.status,
+            "agents": self.agents,
+            "total": self.total,
+        }
+
+
+def call_record_charts(*, scope: RecordScope, filters: RecordFilters) -> dict[str, Any]:
+    """Calls per hour of day and per day (answered/missed), answered vs missed, and per-agent
+    volume and talk time, over the filtered records. Two grouped queries; cached briefly
+    (the key changes whenever a sync stores something)."""
+    # Cheap to read (both are primary-key lookups) and changed by every sync that stores rows.
+    newest = CallRecord.objects.aggregate(v=Max("id"))["v"]
+    last_run = CallRecordSyncRun.objects.order_by("-id").values_list("id", flat=True).first()
+    version = f"{newest}:{last_run}"
+    key = f"records:charts:{scope.key}:{version}:{timezone.get_current_timezone_name()}:{filters.cache_key()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    data = _charts(call_records_filter(call_records_visible_to(scope), filters).order_by()).as_dict()
+    cache.set(key, data, CHARTS_CACHE_SECONDS)
+    return data
+
+
+def _charts(records: QuerySet[CallRecord]) -> ChartData:
+    zone = timezone.get_current_timezone()
+    answered, missed = CallRecordStatus.ANSWERED.value, CallRecordStatus.MISSED.value
+    by_time = (
+        records.annotate(day=TruncDate("started_at", tzinfo=zone), hour=ExtractHour("started_at", tzinfo=zone))
+        .values("day", "hour", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    hours = {answered: [0] * 24, missed: [0] * 24, "other": [0] * 24}
+    days: dict[date, dict[str, int]] = {}
+    for row in by_time:
+        kind = row["status"] if row["status"] in (answered, missed) else "other"
+        hours[kind][row["hour"]] += row["n"]
+        day = row["day"]
+        if isinstance(day, str):  # some backends hand dates back as text
+            day = date.fromisoformat(day)
+        counts = days.setdefault(day, {answered: 0, missed: 0, "other": 0})
+        counts[kind] += row["n"]
+    day_labels: list[date] = []
+    if days:
+        first, last = min(days), max(days)
+        day_labels = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    empty = {answered: 0, missed: 0, "other": 0}
+    by_agent = list(
+        records.values("agent_id")
+        .annotate(
+            calls=Count("id"),
+            answered=Count("id", filter=Q(status=answered)),
+            talk=Sum("answered_seconds"),
+            name=Max("agent_name"),
+        )
+        .order_by("-calls")
+    )
+    totals = {kind: sum(values) for kind, values in hours.items()}
+    data = ChartData(total=sum(totals.values()))
+    data.hourly = {
+        "labels": [f"{h:02d}:00" for h in range(24)],
+        "keys": list(range(24)),
+        "answered": hours[answered],
+        "missed": hours[missed],
+        "other": hours["other"],
+    }
+    data.daily = {
+        "labels": [d.strftime("%d %b") for d in day_labels],
+        "keys": [d.isoformat() for d in day_labels],
+        "answered": [days.get(d, empty)[answered] for d in day_labels],
+        "missed": [days.get(d, empty)[missed] for d in day_labels],
+        "other": [days.get(d, empty)["other"] for d in day_labels],
+    }
+    data.status = {
+        "labels": ["Answered", "Missed"] + (["Other"] if totals["other"] else []),
+        "keys": [answered, missed] + ([""] if totals["other"] else []),
+        "values": [totals[answered], totals[missed]] + ([totals["other"]] if totals["other"] else []),
+    }
+    data.agents = {
+        "labels": [row["name"] or ("Not linked" if row["agent_id"] else "No agent") for row in by_agent],
+        "keys": [row["agent_id"] if row["agent_id"] is not None else NO_AGENT for row in by_agent],
+        "calls": [row["calls"] for row in by_agent],
+        "answered": [row["answered"] for row in by_agent],
+        "talk_minutes": [round((row["talk"] or 0) / 60, 1) for row in by_agent],
+    }
+    return data
+
+
+# --- CSV export ------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    # (header, field)
+    ("call_id", "call_id"),
+    ("started_at", "started_at"),
+    ("ended_at", "ended_at"),
+    ("direction", "direction"),
+    ("status", "status"),
+    ("agent", "agent_name"),
+    ("agent_number", "agent_number"),
+    ("client_number", "client_number"),
+    ("did_number", "did_number"),
+    ("call_duration_seconds", "call_duration"),
+    ("answered_seconds", "answered_seconds"),
+    ("minutes_consumed", "minutes_consumed"),
+    ("hangup_cause", "hangup_cause"),
+    ("services", "services"),
+    ("department", "department"),
+    ("destination", "destination"),
+    ("dtmf_input", "dtmf_input"),
+    ("broadcast_id", "broadcast_id"),
+    ("custom_identifier", "custom_identifier"),
+    ("has_recording", "recording_url"),
+)
+EXPORT_CHUNK_ROWS = 2000
+
+
+def export_header() -> list[str]:
+    zone = timezone.get_current_timezone_name()
+    return [f"{name} ({zone})" if name.endswith("_at") else name for name, _ in EXPORT_COLUMNS]
+
+
+def call_record_export_rows(*, scope: RecordScope, filters: RecordFilters) -> Iterator[list[str]]:
+    """Every filtered record as CSV cells, newest first, times in the display zone.
+
+    Streams through a server-side cursor in chunks; values that a spreadsheet would run as a
+    formula are prefixed with a quote (phone numbers in E.164 are left alone).
+    """
+    records = call_records_filter(call_records_visible_to(scope), filters).order_by("-started_at", "-id")
+    fields = [name for _, name in EXPORT_COLUMNS]
+    zone = timezone.get_current_timezone()
+    for values in records.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        row = []
+        for (header, _), value in zip(EXPORT_COLUMNS, values, strict=True):
+            if header == "has_recording":
+                row.append("yes" if value else "no")
+            elif isinstance(value, datetime):
+                row.append(value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"))
+            elif value is None:
+                row.append("")
+            else:
+                row.append(_csv_safe(str(value)))
+        yield row
+
+
+def _csv_safe(text: str) -> str:
+    if text.startswith(_CSV_FORMULA_START) and not _E164.match(text):
+        return "'" + text
+    return text
+
+
+# --- Sync status -----------------------------------------------------------------------------
+
+
+def call_record_sync_status() -> CallRecordSyncRun | None:
+    """The latest sync run that ran (skipped ones are left out): one query."""
+    return CallRecordSyncRun.objects.exclude(status=CallRecordSyncRunStatus.SKIPPED).first()

@@ -1,0 +1,95 @@
+"""A supervisor works the call records dashboard in real headless Chromium: filters, a chart click,
+CSV export and recording playback through the proxy."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from agents.services import agent_sync
+from calls.models import CallRecord
+from calls.services import call_records_sync
+from tests.browser.helpers import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def synced(settings, smartflo, make_user):
+    """Three days of sandbox records, synced; the sandbox's recordings allowed."""
+    settings.RECORDING_ALLOWED_HOSTS = [urlsplit(smartflo.url).netloc]
+    agent_sync()
+    now = timezone.now()
+    smartflo.generate_records(count=80, start=now - timedelta(days=3), end=now - timedelta(minutes=5), seed=5)
+    call_records_sync(start=now - timedelta(days=4), trigger="manual")
+    assert CallRecord.objects.count() == 80
+    make_user("sup", role="supervisor")
+
+
+CHARTS_DRAWN = """() => {
+  const charts = document.getElementById("records-charts"), results = document.getElementById("records-results");
+  return charts.dataset.state === "ready" && charts.dataset.loadedQuery === results.dataset.query;
+}"""
+
+
+def table_statuses(page) -> set[str]:
+    return set(page.locator("#records-results tbody td:nth-child(3)").all_inner_texts())
+
+
+def test_a_supervisor_filters_clicks_a_chart_exports_and_plays_a_recording(page, live_server, synced):
+    sign_in(page, live_server, "sup")
+    page.click("nav >> text=Records")
+    expect(page.locator("#records-results tbody tr")).to_have_count(50)
+    expect(page.locator("#sync-status")).to_contain_text("Synced")
+    page.wait_for_function(CHARTS_DRAWN)
+    assert page.evaluate("Chart.getChart('chart-daily').data.datasets[0].data.reduce((a, b) => a + b, 0)") > 0
+
+    # Filter: missed calls only (the table is swapped in place, the address follows).
+    page.select_option("#id_status", "missed")
+    page.click("button.apply")
+    page.wait_for_url("**status=missed**")
+    expect(page.locator("#records-results .records-count")).to_contain_text(
+        str(CallRecord.objects.filter(status="missed").count())
+    )
+    assert table_statuses(page) == {"Missed"}
+    page.wait_for_function(CHARTS_DRAWN)  # the charts follow the filters
+    assert page.evaluate("Chart.getChart('chart-status').data.datasets[0].data[0]") == 0
+
+    # A bar of the answered-vs-missed chart opens the table filtered to that bar.
+    page.select_option("#id_status", "")
+    page.click("button.apply")
+    expect(page.locator("#records-results .records-count")).to_contain_text("of 80 calls")
+    page.wait_for_function(CHARTS_DRAWN)
+    bar = page.evaluate(
+        "(() => { const el = Chart.getChart('chart-status').getDatasetMeta(0).data[0];"
+        " return {x: el.x, y: (el.y + el.base) / 2}; })()"
+    )
+    page.locator("#chart-status").click(position=bar)
+    page.wait_for_url("**status=answered**")
+    assert table_statuses(page) == {"Answered"}
+    answered = CallRecord.objects.filter(status="answered").count()
+    expect(page.locator("#records-results .records-count")).to_contain_text(f"of {answered} calls")
+
+    # Export what the table shows.
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == answered and {r["status"] for r in rows} == {"answered"}
+    assert download.value.suggested_filename.startswith("call-records-")
+
+    # Play a recording: the audio element asks our proxy, which answers with the audio.
+    with page.expect_response(lambda r: "/recording" in r.url) as response:
+        page.locator("button.play").first.click()
+    assert response.value.status in (200, 206)
+    assert response.value.headers["content-type"] == "audio/mpeg"
+    src = page.get_attribute("#player-audio", "src")
+    assert src.startswith("/calls/records/") and src.endswith("/recording")
+    expect(page.locator("#player")).to_be_visible()
+    assert not page.console_errors

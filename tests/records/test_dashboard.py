@@ -1,0 +1,189 @@
+"""The call records dashboard: filters, sorting, paging, HTMX partials, charts, query counts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from calls.models import CallRecordSyncRun
+from contactcenter.smartflo import IST
+from tests.records.conftest import login, make_record
+
+pytestmark = pytest.mark.django_db
+
+URL = "/calls/records/"
+DAY = datetime(2026, 3, 10, 9, 0, tzinfo=IST)
+RANGE = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def rows(response) -> list[str]:
+    """The call ids in the table, in order."""
+    import re
+
+    return re.findall(r'data-call-id="([^"]+)"', response.content.decode())
+
+
+@pytest.fixture
+def records(asha, vikram):
+    return {
+        "a1": make_record(agent=asha, started_at=DAY, call_duration=30, client_number="+919812300001"),
+        "a2": make_record(agent=asha, status="missed", started_at=DAY + timedelta(hours=5), call_duration=12,
+                          answered_seconds=0, direction="inbound"),
+        "v1": make_record(agent=vikram, started_at=DAY + timedelta(days=1), call_duration=400, answered_seconds=380,
+                          recording_url="http://127.0.0.1:1/recordings/x.mp3"),
+    }  # fmt: skip
+
+
+def test_the_page_lists_records_newest_first_within_the_default_last_seven_days(supervisor_client, asha):
+    recent = make_record(agent=asha, started_at=timezone.now() - timedelta(days=1))
+    make_record(agent=asha, started_at=timezone.now() - timedelta(days=20))
+    response = supervisor_client.get(URL)
+    assert response.status_code == 200
+    assert rows(response) == [recent.call_id]
+    html = response.content.decode()
+    assert 'id="chart-hourly"' in html and "vendor/chart.js/chart.umd.js" in html
+    assert "Not synced yet" in html
+
+
+def test_filters_narrow_the_table(records, supervisor_client):
+    r = records
+    get = lambda **params: rows(supervisor_client.get(URL, {**RANGE, **params}))  # noqa: E731
+    assert get() == [r["v1"].call_id, r["a2"].call_id, r["a1"].call_id]
+    assert get(agent=r["a1"].agent_id) == [r["a2"].call_id, r["a1"].call_id]
+    assert get(direction="inbound") == [r["a2"].call_id]
+    assert get(status="answered") == [r["v1"].call_id, r["a1"].call_id]
+    assert get(op=">", duration="30") == [r["v1"].call_id]
+    assert get(op="<=", duration="30") == [r["a2"].call_id, r["a1"].call_id]
+    assert get(op="!=", duration="30") == [r["v1"].call_id, r["a2"].call_id]
+    assert get(number="98123 00001") == [r["a1"].call_id]  # a whole number, as typed
+    assert get(number="300001") == [r["a1"].call_id]  # or a part of one
+    assert get(**{"from": "2026-03-11", "to": "2026-03-11"}) == [r["v1"].call_id]
+    assert get(hour="14") == [r["a2"].call_id]  # 14:00 in the display zone
+
+
+def test_bad_filter_values_are_reported_and_ignored(records, supervisor_client):
+    response = supervisor_client.get(URL, {**RANGE, "duration": "abc", "direction": "up"})
+    assert response.status_code == 200
+    assert len(rows(response)) == 3
+    assert "Enter a whole number" in response.content.decode()
+
+
+def test_columns_sort_both_ways(records, supervisor_client):
+    r = records
+    assert rows(supervisor_client.get(URL, {**RANGE, "sort": "-duration"})) == [
+        r["v1"].call_id, r["a1"].call_id, r["a2"].call_id]  # fmt: skip
+    assert rows(supervisor_client.get(URL, {**RANGE, "sort": "talk"}))[0] == r["a2"].call_id
+    assert rows(supervisor_client.get(URL, {**RANGE, "sort": "started"}))[0] == r["a1"].call_id
+    assert rows(supervisor_client.get(URL, {**RANGE, "sort": "nonsense"}))[0] == r["v1"].call_id
+
+
+def test_pages_and_the_capped_count(supervisor_client, asha, settings):
+    settings.CDR_DASHBOARD_PAGE_SIZE = 2
+    settings.CDR_DASHBOARD_COUNT_CAP = 3
+    made = [make_record(agent=asha, started_at=DAY + timedelta(minutes=i)) for i in range(5)]
+    first = supervisor_client.get(URL, RANGE)
+    assert rows(first) == [made[4].call_id, made[3].call_id]
+    assert "1–2 of 3+ calls" in first.content.decode()  # never counts past the cap
+    second = supervisor_client.get(URL, {**RANGE, "page": 2})
+    assert rows(second) == [made[2].call_id, made[1].call_id]
+    beyond = supervisor_client.get(URL, {**RANGE, "page": 99})  # clamped to the last page
+    assert rows(beyond) == [made[2].call_id, made[1].call_id]
+
+
+def test_htmx_gets_only_the_results_partial(records, supervisor_client):
+    response = supervisor_client.get(URL, RANGE, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="records-results")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="records-results"')
+    assert "<html" not in html and len(rows(response)) == 3
+    assert 'href="/calls/records/export.csv?from=2026-03-01&amp;to=2026-03-31"' in html
+
+
+def test_an_agent_sees_only_their_own_rows_and_no_agent_filter(records, asha):
+    client = login(asha.user)
+    response = client.get(URL, RANGE)
+    assert sorted(rows(response)) == sorted([records["a1"].call_id, records["a2"].call_id])
+    assert 'name="agent"' not in response.content.decode()
+    assert rows(client.get(URL, {**RANGE, "agent": records["v1"].agent_id})) == rows(response)  # ignored
+
+
+def test_the_sync_status_is_shown(records, supervisor_client):
+    CallRecordSyncRun.objects.create(
+        status="succeeded", finished_at=timezone.now(), records_stored=42, watermark_after=timezone.now()
+    )
+    html = supervisor_client.get(URL, RANGE).content.decode()
+    assert "Synced" in html and "42 records" in html
+    CallRecordSyncRun.objects.create(status="failed", finished_at=timezone.now(), error="SmartfloServerError: 503")
+    assert "Last sync failed" in supervisor_client.get(URL, RANGE).content.decode()
+
+
+def test_the_page_query_count_does_not_grow_with_rows(supervisor_client, asha, django_assert_num_queries):
+    for i in range(3):
+        make_record(agent=asha, started_at=DAY + timedelta(minutes=i))
+    # session, user, groups (scope), agents for the filter, count, page, sync status, groups (navigation)
+    with django_assert_num_queries(8):
+        supervisor_client.get(URL, RANGE)
+    for i in range(60):
+        make_record(agent=asha, started_at=DAY + timedelta(hours=1, minutes=i))
+    with django_assert_num_queries(8):
+        assert len(rows(supervisor_client.get(URL, RANGE))) == 50
+    with django_assert_num_queries(7):  # the HTMX partial: no sync status
+        supervisor_client.get(URL, RANGE, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="records-results")
+
+
+def test_the_agents_page_query_count(asha, django_assert_num_queries):
+    client = login(asha.user)
+    for i in range(10):
+        make_record(agent=asha, started_at=DAY + timedelta(minutes=i))
+    # session, user, groups (scope), the agent, count, page, sync status, groups (navigation)
+    with django_assert_num_queries(8):
+        client.get(URL, RANGE)
+
+
+def test_charts_sum_the_filtered_records(records, supervisor_client):
+    data = supervisor_client.get("/calls/records/charts/", RANGE).json()
+    assert data["total"] == 3
+    assert data["hourly"]["answered"][9] == 2  # 09:00 on two days
+    assert data["hourly"]["missed"][14] == 1
+    assert data["daily"]["keys"] == ["2026-03-10", "2026-03-11"]
+    assert data["daily"]["answered"] == [1, 1] and data["daily"]["missed"] == [1, 0]
+    assert dict(zip(data["status"]["keys"], data["status"]["values"], strict=True)) == {"answered": 2, "missed": 1}
+    agents = dict(zip(data["agents"]["labels"], zip(data["agents"]["calls"], data["agents"]["talk_minutes"])))
+    assert agents == {"Asha Rao": (2, 1.2), "Vikram Singh": (1, 6.3)}
+    assert data["agents"]["keys"][0] == records["a1"].agent_id  # a bar click filters by this id
+
+    inbound = supervisor_client.get("/calls/records/charts/", {**RANGE, "direction": "inbound"}).json()
+    assert inbound["total"] == 1
+
+
+def test_charts_of_an_agent_cover_only_their_records(records, asha):
+    data = login(asha.user).get("/calls/records/charts/", RANGE).json()
+    assert data["total"] == 2 and data["agents"]["labels"] == ["Asha Rao"]
+
+
+def test_charts_query_count(records, supervisor_client, django_assert_num_queries):
+    # session, user, groups (scope), agents for the filter, cache version x2, two grouped queries
+    with django_assert_num_queries(8):
+        supervisor_client.get("/calls/records/charts/", RANGE)
+    with django_assert_num_queries(6):  # cached
+        supervisor_client.get("/calls/records/charts/", RANGE)
+
+
+def test_pages_need_a_sign_in(client):
+    for url in (URL, "/calls/records/charts/", "/calls/records/export.csv", "/calls/records/1.2/recording"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_navigation_links_to_records(supervisor_client, asha):
+    assert 'href="/calls/records/">Records</a>' in supervisor_client.get("/").content.decode()
+    assert 'href="/calls/records/">Records</a>' in login(asha.user).get("/").content.decode()
