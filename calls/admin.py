@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from calls.models import CallEvent, Disposition, OutboundCall, ProviderRequest, RingingAlert
+from calls.models import (
+    CallEvent,
+    CallRecord,
+    CallRecordSyncRun,
+    Disposition,
+    OutboundCall,
+    ProviderRequest,
+    RingingAlert,
+)
 
 
 class ProviderRequestInline(admin.TabularInline):
@@ -37,3 +45,43 @@ class DispositionAdmin(admin.ModelAdmin):
 @admin.register(RingingAlert)
 class RingingAlertAdmin(admin.ModelAdmin):
     list_display = ("agent", "call_id", "caller_number", "started_at", "cleared_at", "cleared_reason")
+
+
+@admin.register(CallRecord)
+class CallRecordAdmin(admin.ModelAdmin):
+    """Synced from Smartflo: read-only here (the next sync would overwrite edits)."""
+
+    list_display = ("call_id", "started_at", "direction", "status", "agent", "client_number", "call_duration")
+    list_filter = ("direction", "status")
+    search_fields = ("call_id", "client_number", "agent_name")
+    date_hierarchy = "started_at"
+    list_select_related = ("agent",)
+    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in CallRecord._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CallRecordSyncRun)
+class CallRecordSyncRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "kind",
+        "trigger",
+        "status",
+        "pages",
+        "records_stored",
+        "window_from",
+        "window_to",
+        "error",
+    )
+    list_filter = ("status", "kind", "trigger")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in CallRecordSyncRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
