@@ -1,3 +1,20 @@
 """API routes of this app, mounted under /api/v1/ by contactcenter/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from masking import apis
+
+urlpatterns = [
+    path("masking/resolve/", apis.masking_resolve_api, name="api-masking-resolve"),
+    # Without the slash too: a POST must not be redirected (Smartflo would not follow it).
+    path("masking/resolve", apis.masking_resolve_api),
+    path("masking/rules/", apis.MaskingRuleListCreateApi.as_view(), name="api-masking-rules"),
+    path("masking/rules/<int:pk>/", apis.MaskingRuleDetailApi.as_view(), name="api-masking-rule"),
+    path("masking/sessions/", apis.MaskingSessionListCreateApi.as_view(), name="api-masking-sessions"),
+    path("masking/sessions/<int:pk>/", apis.MaskingSessionDetailApi.as_view(), name="api-masking-session"),
+    path(
+        "masking/sessions/<int:pk>/close/",
+        apis.MaskingSessionCloseApi.as_view(),
+        name="api-masking-session-close",
+    ),
+]

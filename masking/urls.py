@@ -1,4 +1,10 @@
 """Page routes of this app, mounted under /masking/ by contactcenter/urls.py."""
 
+from django.urls import path
+
+from masking import views
+
 app_name = "masking"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.masking_home, name="home"),
+]
