@@ -15,6 +15,8 @@ DEMO_AGENTS = (
     ("Vikram Singh", "+919876500002", "1002", None),
     ("Meera Iyer", "+919876500003", "1003", "supervisor"),
 )
+# A masking number with a two-way rule, so the admin's "simulate a masked call" works at once.
+DEMO_MASKING = {"masking_number": "+918069000100", "party_a": "+919812300001", "party_b": "+919812300002"}
 DEMO_USERS = (
     # username, password, superuser, group
     ("admin", "admin", True, None),
@@ -56,3 +58,15 @@ class Command(BaseCommand):
             if username and agent.user is None:
                 agent.user = User.objects.get(username=username)
                 agent.save(update_fields=["user"])
+        self._seed_masking()
+
+    def _seed_masking(self) -> None:
+        from masking.models import MaskingRule
+        from masking.services.rules import masking_rule_create
+
+        if not MaskingRule.objects.filter(masking_number_id=DEMO_MASKING["masking_number"]).exists():
+            masking_rule_create(**DEMO_MASKING, two_way=True, reference="demo")
+        self.stdout.write(
+            f"  masking demo: {DEMO_MASKING['party_a']} dialling {DEMO_MASKING['masking_number']} reaches "
+            f"{DEMO_MASKING['party_b']} (and back)"
+        )
