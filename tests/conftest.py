@@ -3,22 +3,13 @@ sandbox's own pytest plugin; tests talk to it over real HTTP on a loopback port.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from contactcenter.smartflo import SmartfloClient
+from tests.needs import REQUIRE_SERVICES, skip_or_fail  # noqa: F401 (used by other test modules)
 
-pytest_plugins = ["sandbox.pytest_plugin"]
-
-#: In CI every service a test needs is there; a missing one is a failure, not a skip.
-REQUIRE_SERVICES = os.environ.get("CI_REQUIRE_SERVICES") == "1"
-
-
-def skip_or_fail(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(reason + " (CI_REQUIRE_SERVICES=1: this must run here)")
-    pytest.skip(reason)
+# The sandbox's fixtures, and real Celery workers (`redis_url`, `real_broker`).
+pytest_plugins = ["sandbox.pytest_plugin", "tests.workers"]
 
 
 class SleepRecorder:

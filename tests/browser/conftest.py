@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.needs import skip_or_fail
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls tests make between
 # page actions are still plain synchronous code.
