@@ -159,8 +159,8 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
                 agent=agent,
                 call_id=call_id[:64],
                 defaults={
-                    "caller_number": data.get("caller_id_number") or data.get("customer_number", ""),
-                    "direction": direction,
+                    "caller_number": (data.get("caller_id_number") or data.get("customer_number", ""))[:20],
+                    "direction": direction[:20],
                 },
             )
     elif target is not None and target != S.AGENT_RINGING:
