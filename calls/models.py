@@ -159,6 +159,12 @@ class CallEvent(models.Model):
 
     class Meta:
         ordering = ["received_at", "pk"]
+        constraints = [
+            # Two deliveries of one event racing each other: only one may count as the original.
+            models.UniqueConstraint(
+                fields=["fingerprint"], condition=models.Q(duplicate=False), name="one_original_per_event"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event or self.call_status} {self.call_id}"

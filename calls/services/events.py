@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import Agent
@@ -170,6 +170,35 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
         )
 
 
+def _apply(data: dict[str, str], common: dict, target: str | None, event_name: str, call_status: str) -> CallEvent:
+    """Inside the ingest transaction: apply the event to its call, store it as the original."""
+    call = _find_call(data)
+    if call is not None:
+        call = OutboundCall.objects.select_for_update().get(pk=call.pk)
+    outcome = []
+    applied = False
+    if call is None:
+        outcome.append("no local call")
+    else:
+        changed = _fill_blanks(call, data)
+        if changed:
+            call.save(update_fields=[*changed, "updated_at"])
+            outcome.append("filled " + ", ".join(changed))
+            applied = True
+        if target is None:
+            outcome.append(f"status {call_status or event_name or '(none)'!r} kept, not applied")
+        elif call_can_transition(call.status, target):
+            call_transition(call=call, to=target)
+            outcome.append(f"-> {target}")
+            applied = True
+        elif call.status != target:
+            outcome.append(f"late or out of order: {call.status} kept, {target} ignored")
+    _update_alerts(data, target)
+    # The unique constraint on original fingerprints makes a racing twin fail here, rolling back
+    # everything it did above.
+    return CallEvent.objects.create(**common, outbound_call=call, applied=applied, outcome="; ".join(outcome)[:200])
+
+
 def call_event_ingest(*, payload: Any) -> CallEvent:
     """Store one webhook event and apply it. Raises MalformedEvent (400) for unusable bodies."""
     data = _clean(payload)
@@ -187,33 +216,15 @@ def call_event_ingest(*, payload: Any) -> CallEvent:
         "payload": data,
     }
 
-    with transaction.atomic():
-        if CallEvent.objects.filter(fingerprint=fingerprint).exists():
-            return CallEvent.objects.create(**common, duplicate=True, outcome="duplicate: ignored")
-        call = _find_call(data)
-        if call is not None:
-            call = OutboundCall.objects.select_for_update().get(pk=call.pk)
-        outcome = []
-        applied = False
-        if call is None:
-            outcome.append("no local call")
-        else:
-            changed = _fill_blanks(call, data)
-            if changed:
-                call.save(update_fields=[*changed, "updated_at"])
-                outcome.append("filled " + ", ".join(changed))
-                applied = True
-            if target is None:
-                outcome.append(f"status {call_status or event_name or '(none)'!r} kept, not applied")
-            elif call_can_transition(call.status, target):
-                call_transition(call=call, to=target)
-                outcome.append(f"-> {target}")
-                applied = True
-            elif call.status != target:
-                outcome.append(f"late or out of order: {call.status} kept, {target} ignored")
-        _update_alerts(data, target)
-        event = CallEvent.objects.create(
-            **common, outbound_call=call, applied=applied, outcome="; ".join(outcome)[:200]
-        )
+    if CallEvent.objects.filter(fingerprint=fingerprint, duplicate=False).exists():
+        return CallEvent.objects.create(**common, duplicate=True, outcome="duplicate: ignored")
+    try:
+        with transaction.atomic():
+            event = _apply(data, common, target, event_name, call_status)
+    except IntegrityError:
+        if not CallEvent.objects.filter(fingerprint=fingerprint, duplicate=False).exists():
+            raise
+        # A twin delivery of the same event committed first: everything this one did is rolled back.
+        return CallEvent.objects.create(**common, duplicate=True, outcome="duplicate: ignored")
     logger.info("call event %s %s: %s", common["call_id"], event_name or call_status, event.outcome)
     return event

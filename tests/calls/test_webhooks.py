@@ -288,3 +288,36 @@ def test_hangup_with_an_unknown_status_is_kept_not_applied(call):
 )
 def test_long_or_odd_values_never_500(asha, fields):
     assert post_json(fields).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twin_deliveries_racing_each_other_apply_once(call):
+    import threading
+
+    from django.db import connection
+
+    from calls.services import call_event_ingest
+
+    body = event(call, event="customer_answered", call_status="answered")
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def deliver():
+        try:
+            barrier.wait()
+            call_event_ingest(payload=dict(body))
+        except Exception as exc:  # pragma: no cover - shown in the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert CallEvent.objects.filter(duplicate=False).count() == 1
+    assert CallEvent.objects.filter(duplicate=True).count() == 3
+    call.refresh_from_db()
+    assert call.status == CallStatus.IN_PROGRESS
