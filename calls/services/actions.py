@@ -3,6 +3,7 @@ agent's wrap-up. Every Smartflo attempt made for a call is written to ProviderRe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest
-from calls.services.state import call_can_transition, call_transition
+from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
 from contactcenter.smartflo import (
@@ -227,7 +228,10 @@ def call_hangup(
     if call is not None:
         call.refresh_from_db()
         if answered and call_can_transition(call.status, CallStatus.COMPLETED):
-            call_transition(call=call, to=CallStatus.COMPLETED, provider_message="Hung up from the application")
+            # Smartflo's hangup event may get there first: the call has ended either way.
+            with contextlib.suppress(IllegalTransition):
+                call_transition(call=call, to=CallStatus.COMPLETED, provider_message="Hung up from the application")
+            call.refresh_from_db()
     return call
 
 

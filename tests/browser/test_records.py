@@ -88,8 +88,11 @@ def test_a_supervisor_filters_clicks_a_chart_exports_and_plays_a_recording(page,
     with page.expect_response(lambda r: "/recording" in r.url) as response:
         page.locator("button.play").first.click()
     assert response.value.status in (200, 206)
-    assert response.value.headers["content-type"] == "audio/mpeg"
+    assert response.value.headers["content-type"] == "audio/wav"
     src = page.get_attribute("#player-audio", "src")
     assert src.startswith("/calls/records/") and src.endswith("/recording")
     expect(page.locator("#player")).to_be_visible()
+    # Chromium decoded it: a two-second recording, no media error.
+    page.wait_for_function("() => { const a = document.querySelector('#player-audio'); return a.duration > 1.5; }")
+    assert page.evaluate("document.querySelector('#player-audio').error") is None
     assert not page.console_errors

@@ -56,7 +56,7 @@ def redirector(records_settings):
 def test_the_whole_recording_streams_through(recorded, supervisor_client, sandbox):
     response = supervisor_client.get(proxy_url(recorded))
     assert response.status_code == 200
-    assert response["Content-Type"] == "audio/mpeg"
+    assert response["Content-Type"] == "audio/wav"
     assert response["Accept-Ranges"] == "bytes"
     assert response["Content-Disposition"] == f'inline; filename="recording-{recorded.call_id}.mp3"'
     assert body(response) == httpx.get(recorded.recording_url).content

@@ -301,9 +301,9 @@ def test_a_recording_is_served_as_audio_with_range_support(sandbox, api):
     url = sandbox.wait_for_record(call_id)["recording_url"]
     full = api.get(url, headers={"Authorization": ""})
     assert full.status_code == 200
-    assert full.headers["content-type"] == "audio/mpeg"
+    assert full.headers["content-type"] == "audio/wav"
     assert full.headers["accept-ranges"] == "bytes"
-    assert full.content.startswith(b"ID3") and b"\xff\xfb" in full.content
+    assert full.content.startswith(b"RIFF") and full.content[8:12] == b"WAVE"
     size = len(full.content)
 
     head = api.get(url, headers={"Range": "bytes=0-9"})
