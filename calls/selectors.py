@@ -69,10 +69,43 @@ def _is_uuid(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class MissedCall:
+    """A call the agent should return: a customer who called in and was not answered (from
+    Smartflo's records), or the agent's own call the customer did not pick up."""
+
+    number: str
+    at: object  # aware datetime
+    inbound: bool
+
+
+def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[MissedCall]:
+    from calls.models import CallDirection, CallRecord, CallRecordStatus
+
+    since = timezone.now() - timedelta(days=days)
+    inbound = (
+        CallRecord.objects.filter(
+            agent=agent, direction=CallDirection.INBOUND, status=CallRecordStatus.MISSED, started_at__gte=since
+        )
+        .exclude(client_number="")
+        .order_by("-started_at")
+        .values_list("client_number", "started_at")[:limit]
+    )
+    outbound = (
+        OutboundCall.objects.filter(Q(agent=agent) | Q(transferred_to=agent), status=CallStatus.MISSED)
+        .filter(requested_at__gte=since)
+        .order_by("-requested_at")
+        .values_list("destination", "requested_at")[:limit]
+    )
+    merged = [MissedCall(n, at, True) for n, at in inbound] + [MissedCall(n, at, False) for n, at in outbound]
+    merged.sort(key=lambda m: m.at, reverse=True)
+    return merged[:limit]
+
+
+@dataclass(frozen=True)
 class Workspace:
     agent: Agent | None
     today: list[OutboundCall]
-    missed: list[OutboundCall]
+    missed: list[MissedCall]
     recent_customers: list[str]
     live: OutboundCall | None
 
@@ -86,7 +119,7 @@ def agent_workspace(*, user) -> Workspace:
     )
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today = list(mine.filter(requested_at__gte=start_of_day)[:50])
-    missed = list(mine.filter(status=CallStatus.MISSED, requested_at__gte=timezone.now() - timedelta(days=7))[:20])
+    missed = missed_calls_for(agent=agent)
     recent: list[str] = []
     for number in mine.values_list("destination", flat=True)[:200]:
         if number not in recent:

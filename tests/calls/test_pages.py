@@ -175,3 +175,37 @@ def test_transferred_call_shows_in_the_receiving_agents_workspace(asha, vikram, 
     )
     html = vikram_client.get("/calls/").content.decode()
     assert 'id="call-state"' in html and "+919876543210" in html
+
+
+def test_missed_calls_include_customers_who_called_in(asha_client, asha):
+    from django.utils import timezone
+
+    from calls.models import CallRecord
+
+    CallRecord.objects.create(
+        call_id="1700000000.1",
+        agent=asha,
+        direction="inbound",
+        status="missed",
+        client_number="+919811111111",
+        started_at=timezone.now(),
+        first_synced_at=timezone.now(),
+        synced_at=timezone.now(),
+    )
+    CallRecord.objects.create(
+        call_id="1700000000.2",
+        agent=asha,
+        direction="inbound",
+        status="answered",
+        client_number="+919822222222",
+        started_at=timezone.now(),
+        first_synced_at=timezone.now(),
+        synced_at=timezone.now(),
+    )
+    OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919833333333", status=CallStatus.MISSED
+    )
+    html = asha_client.get("/calls/").content.decode()
+    assert "+919811111111" in html and "called in, not answered" in html
+    assert "+919833333333" in html and "did not pick up your call" in html
+    assert "+919822222222" not in html
