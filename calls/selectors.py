@@ -176,6 +176,10 @@ class BoardRow:
     live: LiveCall
     call: OutboundCall | None
 
+    @property
+    def state_label(self) -> str:
+        return (self.live.state or "live").replace("_", " ").capitalize()
+
 
 def live_board(*, user) -> tuple[list[BoardRow], float]:
     """Smartflo's live calls merged with our calls (one query for all of them)."""

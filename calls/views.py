@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent
 from calls.forms import DialForm, TransferForm, WrapUpForm
-from calls.models import RingingAlert
+from calls.models import CallStatus, RingingAlert
 from calls.selectors import (
     agent_for_user,
     agent_workspace,
@@ -91,8 +91,12 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
     if request.GET.get("part") != "state":
         return _panel(request, call)
-    if call.is_live:
-        return render(request, "calls/_call_state.html", {"call": call})
+    shown = request.GET.get("shown", "")
+    # The actions change when the customer answers (transfer opens) and when the call ends (the
+    # wrap-up form): then the whole panel is redrawn; otherwise only the state line.
+    same_actions = (shown == CallStatus.IN_PROGRESS) == (call.status == CallStatus.IN_PROGRESS)
+    if call.is_live and same_actions:
+        return render(request, "calls/_call_state.html", {"call": call, "panel_status": shown})
     response = _panel(request, call)
     response["HX-Retarget"] = "#panel"
     response["HX-Reswap"] = "innerHTML"

@@ -27,3 +27,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler404 = "contactcenter.core.views.not_found"
+handler403 = "contactcenter.core.views.forbidden"

@@ -65,3 +65,22 @@ def home(request: HttpRequest) -> HttpResponse:
         "is_sandbox": urlsplit(base_url).hostname in ("127.0.0.1", "localhost"),
     }
     return render(request, "home.html", context)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: JSON in the API's error shape under /api/, a page elsewhere."""
+    if _wants_json(request):
+        return JsonResponse({"code": "not_found", "message": "No such API endpoint.", "extra": {}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403: JSON under /api/, otherwise a page that says why and offers the way back."""
+    reason = str(exception) if exception and str(exception) else "You do not have access to this page."
+    if _wants_json(request):
+        return JsonResponse({"code": "permission_denied", "message": reason, "extra": {}}, status=403)
+    return render(request, "403.html", {"reason": reason}, status=403)

@@ -81,6 +81,7 @@ def test_supervisor_sees_the_live_call_and_hangs_it_up(page, live_server, smartf
     page.click("nav >> text=Live calls")
     row = page.locator(f"tr[data-call-id='{call_id}']")
     expect(row).to_contain_text("Asha Rao", timeout=10000)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Hang up this call for both parties?"
     row.locator("button:has-text('Hang up')").click()
     expect(page.locator(".notice")).to_have_text("Hang-up sent.")
     assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]

@@ -135,12 +135,16 @@ def test_live_panel_polls_only_its_state_line_then_swaps_in_the_wrap_up(asha_cli
     call = OutboundCall.objects.create(
         requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS
     )
-    state = asha_client.get(f"/calls/{call.pk}/panel/?part=state", **HX)
+    state = asha_client.get(f"/calls/{call.pk}/panel/?part=state&shown=in_progress", **HX)
     html = state.content.decode()
     assert 'id="call-state"' in html and "every 1s" in html
     assert "Transfer" not in html  # the picker is not re-rendered while the call is live
+    # The panel was drawn while ringing: the answer redraws it, now with the transfer picker.
+    answered = asha_client.get(f"/calls/{call.pk}/panel/?part=state&shown=customer_ringing", **HX)
+    assert answered["HX-Retarget"] == "#panel"
+    assert 'id="transfer"' in answered.content.decode()
     OutboundCall.objects.filter(pk=call.pk).update(status=CallStatus.COMPLETED)
-    ended = asha_client.get(f"/calls/{call.pk}/panel/?part=state", **HX)
+    ended = asha_client.get(f"/calls/{call.pk}/panel/?part=state&shown=in_progress", **HX)
     assert ended["HX-Retarget"] == "#panel"
     assert ended["HX-Trigger"] == "call-ended"
     assert "Save note" in ended.content.decode()

@@ -83,3 +83,21 @@ def test_openapi_schema_and_docs(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"/static/vendor/swagger-ui" in docs.content  # served locally, not from a CDN
+
+
+def test_unknown_api_paths_answer_json_404(client):
+    response = client.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_pages_403_says_why_with_a_way_back(client):
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user("ag", password="x")
+    user.groups.add(Group.objects.get_or_create(name="Agents")[0])
+    client.force_login(user)
+    response = client.get("/agents/")
+    assert response.status_code == 403
+    assert b"Only supervisors can open this page." in response.content
+    assert b"Back to the home page" in response.content
