@@ -101,3 +101,16 @@ def test_pages_403_says_why_with_a_way_back(client):
     assert response.status_code == 403
     assert b"Only supervisors can open this page." in response.content
     assert b"Back to the home page" in response.content
+
+
+def test_roles_are_read_once_per_request(client, django_assert_num_queries):
+    from django.contrib.auth.models import Group
+
+    from contactcenter.core.roles import is_supervisor, user_roles
+
+    user = User.objects.create_user("s2", password="x")
+    user.groups.add(Group.objects.get_or_create(name="Supervisors")[0])
+    with django_assert_num_queries(1):
+        assert user_roles(user) == ["supervisor"]
+        assert is_supervisor(user)
+        assert user_roles(user) == ["supervisor"]

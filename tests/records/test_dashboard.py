@@ -129,14 +129,14 @@ def test_the_sync_status_is_shown(records, supervisor_client):
 def test_the_page_query_count_does_not_grow_with_rows(supervisor_client, asha, django_assert_num_queries):
     for i in range(3):
         make_record(agent=asha, started_at=DAY + timedelta(minutes=i))
-    # session, user, groups (scope), agents for the filter, count, page, sync status, groups (navigation)
-    with django_assert_num_queries(8):
+    # session, user, groups (read once per request), agents for the filter, count, page, sync status
+    with django_assert_num_queries(7):
         supervisor_client.get(URL, RANGE)
     for i in range(60):
         make_record(agent=asha, started_at=DAY + timedelta(hours=1, minutes=i))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         assert len(rows(supervisor_client.get(URL, RANGE))) == 50
-    with django_assert_num_queries(7):  # the HTMX partial: no sync status
+    with django_assert_num_queries(6):  # the HTMX partial: no sync status
         supervisor_client.get(URL, RANGE, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="records-results")
 
 
@@ -144,8 +144,8 @@ def test_the_agents_page_query_count(asha, django_assert_num_queries):
     client = login(asha.user)
     for i in range(10):
         make_record(agent=asha, started_at=DAY + timedelta(minutes=i))
-    # session, user, groups (scope), the agent, count, page, sync status, groups (navigation)
-    with django_assert_num_queries(8):
+    # session, user, groups (read once per request), the agent, count, page, sync status
+    with django_assert_num_queries(7):
         client.get(URL, RANGE)
 
 
