@@ -38,3 +38,14 @@ def sync_call_records() -> None:
         logger.warning("call records sync failed: %s (the next run resumes from the watermark)", exc)
         return
     logger.info("call records sync run %s: %s", run.pk, run.status)
+
+
+@shared_task(name="calls.reconcile_calls", ignore_result=True, soft_time_limit=120, time_limit=150)
+def reconcile_calls() -> None:
+    """Every few minutes (beat): settle calls whose events never arrived."""
+    from calls.services.reconcile import calls_reconcile
+
+    try:
+        calls_reconcile()
+    except SmartfloError as exc:
+        logger.warning("calls reconcile skipped: %s", exc)

@@ -257,6 +257,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Installed into the database schedule when beat starts; edit intervals in the admin.
 CELERY_BEAT_SCHEDULE = {
     "sync-agents-hourly": {"task": "agents.sync_agents", "schedule": 3600.0},
+    "reconcile-calls": {"task": "calls.reconcile_calls", "schedule": 300.0},
 }
 
 # --- Smartflo -----------------------------------------------------------------------------
@@ -286,6 +287,8 @@ LIVE_CALLS_CACHE_SECONDS = env.float("LIVE_CALLS_CACHE_SECONDS", default=3.0)
 SMARTFLO_INTERACTIVE_TIMEOUT = env.float("SMARTFLO_INTERACTIVE_TIMEOUT", default=5.0)
 # Click-to-call only to these country codes (toll-fraud guard); Smartflo dials India.
 CALL_ALLOWED_COUNTRY_CODES = env.list("CALL_ALLOWED_COUNTRY_CODES", default=["91"])
+# Calls still not final this long after they were placed are settled from Smartflo's view.
+CALL_RECONCILE_AFTER_SECONDS = env.int("CALL_RECONCILE_AFTER_SECONDS", default=900)
 OTP_LEAD_ID = env.str("OTP_LEAD_ID", default="sandbox-lead")
 OTP_C2C_API_KEY = env.str("OTP_C2C_API_KEY", default="sandbox-c2c-key")
 OTP_TTL_SECONDS = min(env.int("OTP_TTL_SECONDS", default=300), 600)
