@@ -92,7 +92,7 @@ def _table_rows(records: list[CallRecord]) -> list[SafeString]:
                 '<td class="num">{}</td><td class="num">{}</td><td class="small">{}</td><td>{}</td></tr>',
                 r.call_id,
                 r.call_id,
-                started.strftime("%d %b %y, %H:%M:%S"),
+                started.strftime("%d %b %Y, %H:%M:%S"),
                 r.get_direction_display() or "–",
                 r.status or "unknown",
                 r.get_status_display() or "–",

@@ -360,7 +360,10 @@ class MaskingRuleAdmin(PhoneSearchMixin, admin.ModelAdmin):
         if sandbox_control_url() is None:
             self.message_user(request, "Simulated calls are available only with the Smartflo sandbox.", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:masking_maskingrule_changelist"))
-        form = SimulatedCallForm(request.POST or None)
+        # Prefilled with the first active rule, so a first try connects (seed_demo makes one).
+        example = MaskingRule.objects.filter(active=True).order_by("pk").first()
+        initial = {"caller": example.party_a, "masking_number": example.masking_number_id} if example else {}
+        form = SimulatedCallForm(request.POST or None, initial=initial)
         call = None
         answers: list[ResolutionLog] = []
         if request.method == "POST" and form.is_valid():

@@ -361,3 +361,11 @@ def test_change_a_number_in_the_admin(admin_client, client, make_rule, masking_n
     masking_number.refresh_from_db()
     assert (masking_number.label, masking_number.pooled, masking_number.active) == ("Deliveries (north)", True, False)
     assert post_resolve(client).json()["extra"]["outcome"] == "number_inactive"  # unticked: switched off
+
+
+def test_simulated_call_form_is_prefilled_with_an_active_rule(admin_client):
+    from masking.services import masking_rule_create
+
+    masking_rule_create(masking_number=MASKING, party_a=A, party_b=B)
+    form = admin_client.get(SIMULATE).context["form"]
+    assert form.initial == {"caller": A, "masking_number": MASKING}
