@@ -62,3 +62,51 @@ def make_user(db):
         return user
 
     return make
+
+
+def login(user):
+    """A test client signed in as `user`."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def sandbox_agents(smartflo, db):
+    """The sandbox's three agents, synced into the local table: {"asha", "vikram", "meera"}."""
+    from agents.models import Agent
+    from agents.services import agent_sync
+
+    agent_sync()
+    return {a.name.split()[0].lower(): a for a in Agent.objects.all()}
+
+
+def _linked(agent, make_user, username: str):
+    agent.user = make_user(username, role="agent")
+    agent.save(update_fields=["user"])
+    return agent
+
+
+@pytest.fixture
+def asha(sandbox_agents, make_user):
+    """Asha Rao (intercom 1001), with a sign-in `asha` linked to her agent."""
+    return _linked(sandbox_agents["asha"], make_user, "asha")
+
+
+@pytest.fixture
+def vikram(sandbox_agents, make_user):
+    """Vikram Singh (intercom 1002), with a sign-in `vikram` linked to his agent."""
+    return _linked(sandbox_agents["vikram"], make_user, "vikram")
+
+
+@pytest.fixture
+def supervisor(make_user):
+    """A supervisor sign-in, `sup`."""
+    return make_user("sup", role="supervisor")
+
+
+@pytest.fixture
+def supervisor_client(supervisor):
+    return login(supervisor)

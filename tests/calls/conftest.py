@@ -3,38 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from agents.models import Agent
-from agents.services import agent_sync
-
-
-@pytest.fixture
-def agents(smartflo, db):
-    """The sandbox's three agents, synced into the local table."""
-    agent_sync()
-    return {a.name.split()[0].lower(): a for a in Agent.objects.all()}
-
-
-@pytest.fixture
-def asha(agents, make_user) -> Agent:
-    """Asha Rao, with a sign-in linked to her agent."""
-    agent = agents["asha"]
-    agent.user = make_user("asha", role="agent")
-    agent.save(update_fields=["user"])
-    return agent
-
-
-@pytest.fixture
-def vikram(agents, make_user) -> Agent:
-    agent = agents["vikram"]
-    agent.user = make_user("vikram", role="agent")
-    agent.save(update_fields=["user"])
-    return agent
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.conftest import login
 
 
 @pytest.fixture
@@ -45,11 +14,6 @@ def asha_client(asha) -> Client:
 @pytest.fixture
 def vikram_client(vikram) -> Client:
     return login(vikram.user)
-
-
-@pytest.fixture
-def supervisor_client(make_user) -> Client:
-    return login(make_user("sup", role="supervisor"))
 
 
 def replay_events(sandbox, call_id: str, *, count: int) -> list[dict]:

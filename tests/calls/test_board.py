@@ -46,7 +46,7 @@ def test_board_hangup(supervisor_client, asha_client, smartflo):
 
 
 def test_monitor_needs_a_linked_agent_and_then_reaches_smartflo(
-    supervisor_client, asha_client, smartflo, agents, make_user
+    supervisor_client, asha_client, smartflo, sandbox_agents, make_user
 ):
     smartflo.set_scenario("9876543210", hold=True)
     body = asha_client.post(
@@ -57,7 +57,7 @@ def test_monitor_needs_a_linked_agent_and_then_reaches_smartflo(
     assert "not linked to a Smartflo agent" in refused.content.decode()
     assert smartflo.requests(path="/v1/call/options") == []
 
-    meera = agents["meera"]
+    meera = sandbox_agents["meera"]
     from django.contrib.auth.models import User
 
     meera.user = User.objects.get(username="sup")

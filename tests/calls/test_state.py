@@ -14,8 +14,10 @@ PAIRS = list(itertools.product(CallStatus.values, CallStatus.values))
 
 
 @pytest.fixture
-def call(agents, make_user):
-    return OutboundCall.objects.create(requested_by=make_user("u"), agent=agents["asha"], destination="+919876543210")
+def call(sandbox_agents, make_user):
+    return OutboundCall.objects.create(
+        requested_by=make_user("u"), agent=sandbox_agents["asha"], destination="+919876543210"
+    )
 
 
 @pytest.mark.parametrize(("start", "target"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])

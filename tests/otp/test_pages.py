@@ -14,12 +14,6 @@ from tests.otp.conftest import heard_code
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def supervisor_client(client, make_user):
-    client.force_login(make_user("sup", role="supervisor"))
-    return client
-
-
 def secrets_of(challenge: OtpChallenge, code: str) -> list[str]:
     values = [code, challenge.code_hash]
     if challenge.code_sealed:

@@ -6,13 +6,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from agents.models import Agent
-from agents.services import agent_sync
 from calls.models import CallRecord, CallRecordSyncState
 from contactcenter.smartflo import format_ist
+from tests.conftest import login  # noqa: F401 (re-exported for the records tests)
 
 PAGE = 50  # small pages: every test walks several of them
 
@@ -29,45 +27,6 @@ def records_settings(settings, smartflo):
     settings.CDR_SYNC_LEASE_SECONDS = 120
     settings.RECORDING_ALLOWED_HOSTS = [urlsplit(smartflo.url).netloc]
     return settings
-
-
-@pytest.fixture
-def sandbox_agents(smartflo, db) -> dict[str, Agent]:
-    """The sandbox's three agents, synced into the local table (asha, vikram, meera)."""
-    agent_sync()
-    return {a.name.split()[0].lower(): a for a in Agent.objects.all()}
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def supervisor(make_user):
-    return make_user("sup", role="supervisor")
-
-
-@pytest.fixture
-def supervisor_client(supervisor) -> Client:
-    return login(supervisor)
-
-
-@pytest.fixture
-def asha(sandbox_agents, make_user) -> Agent:
-    agent = sandbox_agents["asha"]
-    agent.user = make_user("asha", role="agent")
-    agent.save(update_fields=["user"])
-    return agent
-
-
-@pytest.fixture
-def vikram(sandbox_agents, make_user) -> Agent:
-    agent = sandbox_agents["vikram"]
-    agent.user = make_user("vikram", role="agent")
-    agent.save(update_fields=["user"])
-    return agent
 
 
 def sandbox_records(sandbox, start: datetime, end: datetime) -> dict[str, dict]:
