@@ -28,6 +28,7 @@ from calls.selectors import (
 )
 from calls.services import call_hangup, call_place, call_supervise, call_transfer, call_wrap_up
 from calls.services.actions import CallActionFailed
+from calls.services.events import ringing_alert_dismiss
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.permissions import supervisor_required
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -171,11 +172,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @require_POST
 def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     agent = agent_for_user(request.user)
-    alert = get_object_or_404(RingingAlert, pk=pk, agent=agent)
-    if alert.cleared_at is None:
-        from django.utils import timezone
-
-        RingingAlert.objects.filter(pk=alert.pk).update(cleared_at=timezone.now(), cleared_reason="dismissed")
+    ringing_alert_dismiss(alert=get_object_or_404(RingingAlert, pk=pk, agent=agent))
     return render(request, "calls/_alerts.html", {"alerts": ringing_alerts_for(user=request.user)})
 
 

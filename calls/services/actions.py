@@ -190,13 +190,19 @@ def _live_entry(call: OutboundCall, smartflo: SmartfloClient):
     return None
 
 
+def _require_call_id(call: OutboundCall) -> str:
+    if not call.call_id:
+        raise ApplicationError(
+            "Smartflo does not list this call as live any more.", code="call_not_live", status_code=409
+        )
+    return call.call_id
+
+
 def _smartflo_call_id(call: OutboundCall, smartflo: SmartfloClient) -> str:
     """Smartflo's call id for our call: stored, or found in the live calls by our identifier."""
-    if call.call_id:
-        return call.call_id
-    if _live_entry(call, smartflo) is not None and call.call_id:
-        return call.call_id
-    raise ApplicationError("Smartflo does not list this call as live any more.", code="call_not_live", status_code=409)
+    if not call.call_id:
+        _live_entry(call, smartflo)
+    return _require_call_id(call)
 
 
 def call_hangup(
@@ -214,9 +220,9 @@ def call_hangup(
     answered = False
     try:
         if call is not None:
-            live = _live_entry(call, smartflo)
+            live = _live_entry(call, smartflo)  # also learns the call id if we lacked it
             answered = call.status == CallStatus.IN_PROGRESS or (live is not None and live.state == "in_progress")
-            target = _smartflo_call_id(call, smartflo)
+            target = _require_call_id(call)
         else:
             target = call_id
         smartflo.hangup(call_id=target)

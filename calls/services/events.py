@@ -228,3 +228,10 @@ def call_event_ingest(*, payload: Any) -> CallEvent:
         return CallEvent.objects.create(**common, duplicate=True, outcome="duplicate: ignored")
     logger.info("call event %s %s: %s", common["call_id"], event_name or call_status, event.outcome)
     return event
+
+
+def ringing_alert_dismiss(*, alert: RingingAlert) -> None:
+    """The agent closed the pop-up: it goes from every tab (they poll)."""
+    RingingAlert.objects.filter(pk=alert.pk, cleared_at__isnull=True).update(
+        cleared_at=timezone.now(), cleared_reason="dismissed"
+    )
