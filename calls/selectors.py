@@ -33,6 +33,11 @@ def agent_for_user(user) -> Agent | None:
     return Agent.objects.filter(user=user).first()
 
 
+def handled_by(agent: Agent) -> Q:
+    """Calls placed for `agent` or transferred to them: the calls that are theirs."""
+    return Q(agent=agent) | Q(transferred_to=agent)
+
+
 def calls_visible_to(user) -> QuerySet[OutboundCall]:
     """Supervisors see every call; an agent sees the calls placed for them or transferred to them."""
     calls = OutboundCall.objects.select_related("agent", "transferred_to", "disposition")
@@ -41,7 +46,7 @@ def calls_visible_to(user) -> QuerySet[OutboundCall]:
     agent = agent_for_user(user)
     if agent is None:
         return calls.none()
-    return calls.filter(Q(agent=agent) | Q(transferred_to=agent))
+    return calls.filter(handled_by(agent))
 
 
 def call_get_for_user(*, user, reference: str) -> OutboundCall:
@@ -91,7 +96,7 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
         .values_list("client_number", "started_at")[:limit]
     )
     outbound = (
-        OutboundCall.objects.filter(Q(agent=agent) | Q(transferred_to=agent), status=CallStatus.MISSED)
+        OutboundCall.objects.filter(handled_by(agent), status=CallStatus.MISSED)
         .filter(requested_at__gte=since)
         .order_by("-requested_at")
         .values_list("destination", "requested_at")[:limit]
@@ -114,7 +119,7 @@ def agent_workspace(*, user) -> Workspace:
     agent = agent_for_user(user)
     if agent is None:
         return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
-    mine = OutboundCall.objects.filter(Q(agent=agent) | Q(transferred_to=agent)).select_related(
+    mine = OutboundCall.objects.filter(handled_by(agent)).select_related(
         "disposition", "transferred_to", "agent"
     )
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
