@@ -101,9 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    # A health check costs one round trip per request but lets a request survive a database
-    # restart; a deployment that prefers raw speed on the masking endpoint can turn it off.
+    # The health check lets a request survive a database restart on a persistent connection.
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that polls the socket instead of a round trip.
+        DATABASES["default"]["ENGINE"] = "contactcenter.db.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -347,6 +349,9 @@ CELERY_BEAT_SCHEDULE["otp-expire-stale"] = {"task": "otp.expire_stale", "schedul
 MASKING_COOLOFF_SECONDS = env.int("MASKING_COOLOFF_SECONDS", default=3600)
 MASKING_SESSION_MAX_TTL_SECONDS = env.int("MASKING_SESSION_MAX_TTL_SECONDS", default=7 * 24 * 3600)
 MASKING_RESOLUTION_LOG_DAYS = env.int("MASKING_RESOLUTION_LOG_DAYS", default=90)  # then purged daily
+# Resolution log rows are written in batches this often by a background thread of each server
+# process (0: each row before its request ends). See masking/logwriter.py for what this trades.
+MASKING_LOG_FLUSH_SECONDS = env.float("MASKING_LOG_FLUSH_SECONDS", default=0.2)
 CELERY_BEAT_SCHEDULE["close-expired-masking-sessions"] = {"task": "masking.close_expired_sessions", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["purge-masking-resolution-logs"] = {"task": "masking.purge_resolution_logs", "schedule": 86400.0}
 

@@ -84,3 +84,15 @@ def resolution_log_insert(values: dict[str, Any]) -> None:
     params[0] = connection.ops.adapt_datetimefield_value(params[0])
     with connection.cursor() as cursor:
         cursor.execute(_log_sql(connection.vendor), params)
+
+
+def resolution_log_insert_many(rows: list[dict[str, Any]]) -> None:
+    """Many ResolutionLog rows in one statement per batch (psycopg pipelines `executemany`)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = []
+    for values in rows:
+        row = [values[name] for name in LOG_FIELDS]
+        row[0] = adapt(row[0])
+        params.append(row)
+    with connection.cursor() as cursor:
+        cursor.executemany(_log_sql(connection.vendor), params)

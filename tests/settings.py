@@ -15,6 +15,9 @@ os.environ.setdefault("SMARTFLO_WEBHOOK_TOKEN", "test-webhook-token")
 os.environ.setdefault("MASKING_API_TOKEN", "test-masking-token")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("LOG_LEVEL", "DEBUG")
+# Resolution log rows written before the request ends, so tests can read them at once; the batch
+# writer has tests of its own (tests/masking/test_logwriter.py).
+os.environ.setdefault("MASKING_LOG_FLUSH_SECONDS", "0")
 
 from contactcenter.settings import *  # noqa: F403
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from masking.hotpath import resolution_log_insert
+from masking.logwriter import resolution_log_write
 from masking.models import ResolutionLog
 
 logger = logging.getLogger(__name__)
@@ -35,10 +35,12 @@ def masking_resolution_log_create(
 ) -> bool:
     """Record one resolution; never raises (the answer to Smartflo matters more than the log).
 
-    Returns whether the row was written.
+    With MASKING_LOG_FLUSH_SECONDS > 0 the row is handed to the batch writer (masking/logwriter.py)
+    and written within that many seconds; with 0 it is written now. Returns False when the write
+    (or the hand-over) failed.
     """
     try:
-        resolution_log_insert(
+        resolution_log_write(
             {
                 "created_at": at,
                 "method": _clip(method, 8),
@@ -52,7 +54,8 @@ def masking_resolution_log_create(
                 "status_code": status_code,
                 "matched_rule": rule_id,
                 "latency_ms": round(latency_ms, 3),
-            }
+            },
+            flush_seconds=float(getattr(settings, "MASKING_LOG_FLUSH_SECONDS", 0)),
         )
     except Exception:
         logger.exception("masking resolution log write failed (the answer was still sent)")

@@ -478,7 +478,7 @@ def test_a_failing_log_write_does_not_change_the_answer(client, make_rule, monke
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("masking.services.resolution_log.resolution_log_insert", broken)
+    monkeypatch.setattr("masking.logwriter.resolution_log_insert", broken)
     with caplog.at_level(logging.ERROR):
         response = post_resolve(client)
     assert response.status_code == 200
