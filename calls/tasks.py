@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
+from calls.models import CallRecordSyncRunStatus
 from calls.services.records import SyncError, SyncProgress, call_records_sync
 from contactcenter.smartflo import SmartfloError
 
@@ -38,6 +42,34 @@ def sync_call_records() -> None:
         logger.warning("call records sync failed: %s (the next run resumes from the watermark)", exc)
         return
     logger.info("call records sync run %s: %s", run.pk, run.status)
+
+
+@shared_task(
+    name="calls.settle_call_records",
+    bind=True,
+    ignore_result=True,
+    soft_time_limit=3000,
+    time_limit=3060,
+    max_retries=12,
+)
+def settle_call_records(self) -> None:
+    """Daily (beat): a backfill of the last CDR_SYNC_SETTLE_SECONDS.
+
+    Smartflo lists a call under the time it started, once it has ended: a call longer than
+    CDR_SYNC_OVERLAP_SECONDS that straddles an incremental run starts before the next run's
+    window and is never seen by it; so is a recording URL Smartflo adds later still. This run
+    re-reads the recent past and stores what the incremental runs missed (upserts: nothing
+    twice). When an incremental run holds the lock it tries again a few minutes later.
+    """
+    start = timezone.now() - timedelta(seconds=settings.CDR_SYNC_SETTLE_SECONDS)
+    try:
+        run = call_records_sync(start=start, trigger="beat", on_progress=_log_progress)
+    except (SmartfloError, SyncError) as exc:
+        logger.warning("call records settle run failed: %s (retrying)", exc)
+        raise self.retry(countdown=300) from None
+    if run.status == CallRecordSyncRunStatus.SKIPPED:
+        raise self.retry(countdown=120)
+    logger.info("call records settle run %s: %s, %d records stored", run.pk, run.status, run.records_stored)
 
 
 @shared_task(name="calls.reconcile_calls", ignore_result=True, soft_time_limit=120, time_limit=150)

@@ -104,3 +104,41 @@ def test_beat_runs_the_sync_every_interval():
     assert entry["task"] == "calls.sync_call_records"
     assert entry["schedule"] == float(settings.CDR_SYNC_INTERVAL_SECONDS)
     assert entry["options"]["expires"] == settings.CDR_SYNC_INTERVAL_SECONDS
+
+
+def test_the_daily_settle_run_stores_a_long_call_the_incremental_runs_missed(records_settings, sandbox):
+    """A 40-minute call that straddles incremental runs: listed (under its start) after the
+    overlap has moved past it. The incremental runs never see it; the daily settle run does."""
+    from calls.tasks import settle_call_records
+
+    call_command("sync_call_records", "--no-progress", stdout=io.StringIO())
+    mark = watermark()
+    started = timezone.localtime(mark - timedelta(minutes=40))
+    (long_call,) = sandbox.insert_records([{"start": stamp(started), "call_duration": 2400}])
+    call_command("sync_call_records", "--no-progress", stdout=io.StringIO())
+    assert not CallRecord.objects.filter(call_id=long_call).exists()
+
+    settle_call_records.apply()
+
+    assert CallRecord.objects.get(call_id=long_call).call_duration == 2400
+    run = CallRecordSyncRun.objects.latest("pk")
+    assert (run.kind, run.trigger, run.status) == ("backfill", "beat", "succeeded")
+    assert run.window_from <= started - timedelta(hours=1)  # it reaches back CDR_SYNC_SETTLE_SECONDS
+    assert watermark() >= mark  # a backfill never moves the watermark back
+
+
+def test_the_settle_run_is_scheduled_daily_and_retries_while_the_lock_is_held(records_settings, sandbox):
+    from celery.exceptions import Retry
+    from celery.schedules import crontab
+
+    from calls.tasks import settle_call_records
+
+    entry = settings.CELERY_BEAT_SCHEDULE["settle-call-records"]
+    assert entry["task"] == "calls.settle_call_records" and isinstance(entry["schedule"], crontab)
+    assert settings.CDR_SYNC_SETTLE_SECONDS >= 86400
+
+    CallRecordSyncState.objects.create(name="default")
+    assert _lease_acquire("someone-else")
+    with pytest.raises(Retry):
+        settle_call_records.apply(throw=True)
+    assert CallRecordSyncRun.objects.latest("pk").status == "skipped"
