@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo
 IST = ZoneInfo("Asia/Kolkata")
 WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _EMPTY = {"", "0000-00-00 00:00:00", "0000-00-00", "00:00:00", "null", "None"}
+# Smartflo's timestamps are from this century. Others are garbled, and would not survive the
+# trip through the database and back (year 1 overflows in UTC; before 1906 Asia/Kolkata's
+# offsets have seconds, which ISO 8601 output cannot carry).
+_YEARS = range(2000, 2100)
 
 
 def format_ist(value: datetime | str) -> str:
@@ -38,11 +42,26 @@ def parse_ist(value: str | None) -> datetime | None:
     if text in _EMPTY:
         return None
     text = text.replace("T", " ")
+    head = text[:19]
+    # The usual case, Smartflo's exact wire format, through the C parser (strptime was about a
+    # third of a call-records sync's CPU); anything else takes the general path below.
+    if len(head) == 19 and head.isascii() and head[4] == "-" and head[10] == " " and head[16] == ":":
+        try:
+            parsed = datetime.fromisoformat(head).replace(tzinfo=IST)
+        except ValueError:
+            pass
+        else:
+            if parsed.year in _YEARS:
+                return parsed
+            raise ValueError(f"not a Smartflo timestamp: {text!r}")
     for fmt in (WIRE_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text[:19], fmt).replace(tzinfo=IST)
+            parsed = datetime.strptime(text[:19], fmt).replace(tzinfo=IST)
         except ValueError:
             continue
+        if parsed.year not in _YEARS:
+            break
+        return parsed
     raise ValueError(f"not a Smartflo timestamp: {text!r}")
 
 
