@@ -47,6 +47,11 @@ dev: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Every benchmark in bench/ once, then one table of ratios against their targets (needs
+# PostgreSQL on 127.0.0.1; about 6 minutes). BENCH_ARGS=--quick checks the plumbing in ~2.
+bench: install
+	$(PY) bench/run_all.py $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -531,6 +531,14 @@ def main() -> int:
         print(f"resolution log rows written: {logged:,} (every resolve request, warm-ups included)")
         met = throughput_ratio >= 0.5 and p99_ratio <= 3.0 and resolve.ok == resolve.requests
         print("targets met" if met else "TARGETS NOT MET")
+        import report  # bench/report.py: the rows of `make bench`'s table (a no-op when run by hand)
+
+        answered = resolve.ok / max(resolve.requests, 1)
+        report.result(
+            bench="masking_resolve", metric="throughput, resolve / baseline", value=throughput_ratio, target=">= 0.5"
+        )
+        report.result(bench="masking_resolve", metric="p99 latency, resolve / baseline", value=p99_ratio, target="<= 3")
+        report.result(bench="masking_resolve", metric="answers that are 200 transfers", value=answered, target="== 1")
         return 0
     finally:
         for server in servers:

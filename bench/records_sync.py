@@ -97,6 +97,14 @@ def main() -> None:
     small, large = results[0], results[-1]
     linearity = (large["sync"] / large["size"]) / (small["sync"] / small["size"])
     print(f"linearity: seconds per record at {large['size']} / at {small['size']} = {linearity:.2f} (target ~1)")
+    import report  # bench/report.py: the rows of `make bench`'s table (a no-op when run by hand)
+
+    for r in results:
+        report.result(bench="records_sync", metric=f"sync / (serve + bulk_create), {r['size']} records",
+                      value=r["ratio"], target="<= 1.5")  # fmt: skip
+    if len(results) > 1:  # ~1 is the target; up to 1.25 is taken as linear
+        report.result(bench="records_sync", metric=f"linearity, s/record {large['size']} / {small['size']}",
+                      value=linearity, target="<= 1.25 (~1)")  # fmt: skip
 
 
 def measure(size: int, sandbox_url: str) -> dict:

@@ -8,8 +8,9 @@ import pytest
 from contactcenter.smartflo import SmartfloClient
 from tests.needs import REQUIRE_SERVICES, skip_or_fail  # noqa: F401 (used by other test modules)
 
-# The sandbox's fixtures, and real Celery workers (`redis_url`, `real_broker`).
-pytest_plugins = ["sandbox.pytest_plugin", "tests.workers"]
+# The sandbox's fixtures, real Celery workers (`redis_url`, `real_broker`), and the log audit
+# (tests/log_audit.py: the run fails if a log line carries a phone number, a secret or an OTP code).
+pytest_plugins = ["sandbox.pytest_plugin", "tests.workers", "tests.log_audit"]
 
 
 class SleepRecorder:

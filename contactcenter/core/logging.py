@@ -2,7 +2,8 @@
 
 It is attached to every handler in settings.LOGGING, so it also covers third-party loggers:
 phone numbers are masked (`+91******3210`), configured secrets and anything that looks like a
-credential (`Authorization: ...`, `token=...`, OTP codes in key/value form) become `<redacted>`.
+credential (`Authorization: ...`, `token=...`, OTP codes in key/value form, API token and
+session keys) become `<redacted>`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ _CREDENTIAL = re.compile(
     r"([^\s\"'&,;}]+)"
 )
 _OTP = re.compile(r"(?i)((?:otp|code|field_5)[\"']?\s*[:=]\s*[\"']?)(\d{4,8})")
+# Keys Django and DRF generate, wherever they show up (SQL debug lines quote them bare): an API
+# token key is 40 hex digits; a session key 32 lowercase letters and digits, never all hex
+# (that would be a UUID's hex form, which stays readable).
+_GENERATED_KEY = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{40}|(?=[0-9a-f]{0,31}[g-z])[0-9a-z]{32})(?![0-9A-Za-z])")
 
 
 def mask_phone_numbers(text: str) -> str:
@@ -54,6 +59,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, "<redacted>")
     text = _CREDENTIAL.sub(lambda m: m.group(1) + "<redacted>", text)
     text = _OTP.sub(lambda m: m.group(1) + "<redacted>", text)
+    text = _GENERATED_KEY.sub("<redacted>", text)
     return mask_phone_numbers(text)
 
 

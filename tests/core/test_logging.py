@@ -57,3 +57,40 @@ def test_url_encoded_numbers_are_masked():
 def test_djangos_own_loggers_go_through_the_redacting_handler(settings):
     for name in ("django", "django.server"):
         assert settings.LOGGING["loggers"][name]["handlers"] == ["console"]
+
+
+def test_api_and_session_keys_are_removed_but_uuids_stay():
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+    from django.utils.crypto import get_random_string
+    from rest_framework.authtoken.models import Token
+
+    api_key, session_key = Token.generate_key(), "k" + get_random_string(31, VALID_KEY_CHARS)
+    text = redact(f"""WHERE "key" = '{api_key}'; args=('{api_key}',) session {session_key}""")
+    assert api_key not in text and session_key not in text
+    identifier = "5b9be0f50a6d4b53a9fc4e2631035bb1"  # a UUID's hex form
+    assert redact(f"call {identifier}") == f"call {identifier}"
+
+
+def test_a_celery_worker_keeps_the_filter_on_its_own_handlers(tmp_path):
+    """A worker swaps the root logger's handlers for its own (its -f file here): they redact too."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log_file = tmp_path / "worker.log"
+    code = (
+        "import django, logging; django.setup()\n"
+        "from contactcenter.celery import app\n"
+        f"app.log.setup(loglevel='INFO', logfile={str(log_file)!r})\n"
+        "logging.getLogger('calls.x').warning('dialing +919876543210, Authorization: sandbox-token')\n"
+        "from celery.utils.log import get_task_logger\n"
+        "get_task_logger('otp.tasks').warning('otp=123456 for 98765 43210')\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "SMARTFLO_API_TOKEN": "sandbox-token"}
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    log = log_file.read_text()
+    assert "dialing +91******3210" in log and "98765 43210" not in log
+    assert "sandbox-token" not in log and "123456" not in log
