@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from agents.selectors import agent_list
 from agents.services import agent_create, agent_sync
 from contactcenter.core.permissions import IsSupervisor
+from contactcenter.core.schema import SMARTFLO_ERRORS, error_responses
 
 
 class AgentOutputSerializer(serializers.Serializer):
@@ -31,6 +32,7 @@ class AgentListCreateApi(APIView):
     """Supervisors list agents, and add one in Smartflo and here in one request."""
 
     permission_classes = [IsSupervisor]
+    pagination_class = PageNumberPagination
 
     class AgentCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=150)
@@ -39,13 +41,19 @@ class AgentListCreateApi(APIView):
         username = serializers.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
         password = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True)
 
-    @extend_schema(responses=AgentOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Part of a name, number or intercom.")],
+        responses=AgentOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(agent_list(search=request.query_params.get("search", "")), request, self)
         return paginator.get_paginated_response(AgentOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=AgentCreateInputSerializer, responses={201: AgentOutputSerializer})
+    @extend_schema(
+        request=AgentCreateInputSerializer,
+        responses={201: AgentOutputSerializer, **error_responses(409, *SMARTFLO_ERRORS)},
+    )
     def post(self, request: Request) -> Response:
         serializer = self.AgentCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -67,6 +75,6 @@ class AgentSyncApi(APIView):
         unchanged = serializers.IntegerField()
         deactivated = serializers.IntegerField()
 
-    @extend_schema(request=None, responses=AgentSyncOutputSerializer)
+    @extend_schema(request=None, responses={200: AgentSyncOutputSerializer, **error_responses(*SMARTFLO_ERRORS)})
     def post(self, request: Request) -> Response:
         return Response(self.AgentSyncOutputSerializer(agent_sync()).data)

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contactcenter.core.roles import is_supervisor
+from contactcenter.core.schema import error_responses
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 from masking.dialplan import (
     BadDialplanRequest,
@@ -228,21 +229,28 @@ class MaskingRuleListCreateApi(APIView):
     """List masking rules (filters: masking_number, party, active), or create one."""
 
     permission_classes = [IsStaffOrSupervisor]
+    pagination_class = PageNumberPagination
 
     class FilterSerializer(serializers.Serializer):
         masking_number = PhoneFilterField(required=False)
         party = PhoneFilterField(required=False)
         active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    @extend_schema(parameters=[FilterSerializer], responses=MaskingRuleOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: MaskingRuleOutputSerializer(many=True), **error_responses(400)},
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(masking_rule_list(**filters.validated_data), request, self)
         return paginator.get_paginated_response(MaskingRuleOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=MaskingRuleCreateInputSerializer, responses={201: MaskingRuleOutputSerializer})
+    @extend_schema(
+        request=MaskingRuleCreateInputSerializer,
+        responses={201: MaskingRuleOutputSerializer, **error_responses(409)},
+    )
     def post(self, request: Request) -> Response:
         serializer = MaskingRuleCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -262,7 +270,10 @@ class MaskingRuleDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(MaskingRuleOutputSerializer(self._rule(pk)).data)
 
-    @extend_schema(request=MaskingRuleUpdateInputSerializer, responses=MaskingRuleOutputSerializer)
+    @extend_schema(
+        request=MaskingRuleUpdateInputSerializer,
+        responses={200: MaskingRuleOutputSerializer, **error_responses(409)},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         serializer = MaskingRuleUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -282,6 +293,7 @@ class MaskingSessionListCreateApi(APIView):
     """
 
     permission_classes = [CanManageSessions]
+    pagination_class = PageNumberPagination
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=MaskingSession.Status.choices, required=False)
@@ -293,17 +305,24 @@ class MaskingSessionListCreateApi(APIView):
         ttl_seconds = serializers.IntegerField()
         reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
-    @extend_schema(parameters=[FilterSerializer], responses=MaskingSessionOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: MaskingSessionOutputSerializer(many=True), **error_responses(400)},
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(masking_session_list(**filters.validated_data), request, self)
         return paginator.get_paginated_response(MaskingSessionOutputSerializer(page, many=True).data)
 
     @extend_schema(
         request=CreateInputSerializer,
-        responses={201: MaskingSessionOutputSerializer, 200: MaskingSessionOutputSerializer},
+        responses={
+            201: MaskingSessionOutputSerializer,
+            200: MaskingSessionOutputSerializer,
+            **error_responses(409),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = self.CreateInputSerializer(data=request.data)
@@ -329,7 +348,7 @@ class MaskingSessionCloseApi(APIView):
 
     permission_classes = [CanManageSessions]
 
-    @extend_schema(request=None, responses=MaskingSessionOutputSerializer)
+    @extend_schema(request=None, responses={200: MaskingSessionOutputSerializer, **error_responses(409)})
     def post(self, request: Request, pk: int) -> Response:
         session = get_object_or_404(masking_session_list(), pk=pk)
         session = masking_session_close(session=session, reason=f"closed by {request.user.get_username()}")

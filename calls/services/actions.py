@@ -26,6 +26,7 @@ from contactcenter.smartflo import (
     Attempt,
     SmartfloClient,
     SmartfloError,
+    SmartfloRejectedError,
     SmartfloUnknownOutcomeError,
     client_from_settings,
 )
@@ -205,6 +206,28 @@ def _smartflo_call_id(call: OutboundCall, smartflo: SmartfloClient) -> str:
     return _require_call_id(call)
 
 
+def _action_failed(exc: SmartfloError, call: OutboundCall | None) -> ApplicationError:
+    """What to answer when Smartflo would not act on a live call.
+
+    Smartflo's 404 is not Smartflo failing (502) but the call not being live there: it ended
+    before our row heard of it (409 `call_not_live`), or the id names no live call (404).
+    """
+    if isinstance(exc, SmartfloRejectedError) and exc.status == 404:
+        extra = {"provider_message": exc.provider_message or exc.message}
+        if call is None:
+            return ApplicationError(
+                "Smartflo has no live call with this id: it may have ended already.",
+                code="call_not_found",
+                status_code=404,
+                extra=extra,
+            )
+        not_live = ApplicationError(
+            "Smartflo does not list this call as live any more.", code="call_not_live", status_code=409, extra=extra
+        )
+        return CallActionFailed(not_live, call)
+    return CallActionFailed(provider_error(exc), call)
+
+
 def call_hangup(
     *, call: OutboundCall | None = None, call_id: str | None = None, client: SmartfloClient | None = None
 ) -> OutboundCall | None:
@@ -227,7 +250,7 @@ def call_hangup(
             target = call_id
         smartflo.hangup(call_id=target)
     except SmartfloError as exc:
-        raise CallActionFailed(provider_error(exc), call) from exc
+        raise _action_failed(exc, call) from exc
     finally:
         if client is None:
             smartflo.close()
@@ -263,7 +286,7 @@ def call_transfer(
             intercom=to_agent.intercom or to_national(to_agent.follow_me_number),
         )
     except SmartfloError as exc:
-        raise CallActionFailed(provider_error(exc), call) from exc
+        raise _action_failed(exc, call) from exc
     finally:
         if client is None:
             smartflo.close()

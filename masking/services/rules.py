@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 RULE_FIELDS = ("masking_number", "party_a", "party_b", "two_way", "valid_from", "valid_until", "active", "reference")
 DESTINATION_ONLY_INDIAN = "Smartflo transfers masked calls to 10-digit Indian numbers only."
+# A rule's window lies within these: outside them a time is a typo, and years long past do not
+# even render as ISO 8601 in Asia/Kolkata (local mean time had an offset of +05:53:28).
+WINDOW_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+WINDOW_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -82,6 +86,8 @@ def masking_rule_clean(
     for name, value in (("valid_from", valid_from), ("valid_until", valid_until)):
         if value is not None and timezone.is_naive(value):
             errors[name] = ["Give a time zone, or an ISO 8601 time with an offset."]
+        elif value is not None and not WINDOW_EARLIEST <= value < WINDOW_LATEST:
+            errors[name] = ["Give a time between the years 2000 and 2099."]
     if (
         valid_from is not None
         and valid_until is not None

@@ -136,6 +136,24 @@ def test_supervisor_hangs_up_a_call_we_did_not_place(supervisor_client, smartflo
     assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]
 
 
+def test_supervisor_hangup_of_a_call_smartflo_does_not_list_is_404(supervisor_client, smartflo):
+    # Smartflo's "Call not found or already ended" is not Smartflo failing (it was a 502).
+    response = post(supervisor_client, "/api/v1/calls/1715235734.999999/hangup/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "call_not_found"
+
+
+def test_acting_on_our_call_that_already_ended_in_smartflo_is_409(supervisor_client, asha, vikram, smartflo):
+    # Our row still says live (the hangup event has not arrived); Smartflo knows better.
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS, call_id="1.6"
+    )
+    for action, body in (("transfer", {"agent": vikram.pk}), ("hangup", None)):
+        response = post(supervisor_client, f"/api/v1/calls/{call.pk}/{action}/", body)
+        assert response.status_code == 409, (action, response.content)
+        assert response.json()["code"] == "call_not_live"
+
+
 def test_hangup_of_an_ended_call_is_409(asha_client, asha, smartflo):
     call = OutboundCall.objects.create(
         requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED, call_id="1.5"

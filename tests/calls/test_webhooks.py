@@ -290,6 +290,18 @@ def test_long_or_odd_values_never_500(asha, fields):
     assert post_json(fields).status_code == 200
 
 
+@pytest.mark.parametrize("stamp", ["0001-01-01 00:00:00", "0282-08-01 14:07:42"])
+def test_a_stamp_from_another_century_is_ignored_like_any_garbled_one(call, asha_client, stamp):
+    # Year 1 used to be a 500 (it overflows in UTC); year 282 came back from the API with the
+    # offset +05:53:28, which is not ISO 8601.
+    response = post_json(event(call, event="", call_status="answered", answer_stamp=stamp))
+    assert response.status_code == 200
+    call.refresh_from_db()
+    assert call.status == CallStatus.IN_PROGRESS
+    assert call.answered_at.year > 2000  # the stamp was ignored: answered when the event came
+    assert asha_client.get(f"/api/v1/calls/{call.pk}/").status_code == 200
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twin_deliveries_racing_each_other_apply_once(call):
     import threading

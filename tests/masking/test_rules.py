@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -67,6 +67,9 @@ def test_an_inactive_rule_has_no_routes(make_rule):
         ({"party_b": MASKING}, "party_b"),  # a transfer back into the masking number loops
         ({"party_a": MASKING}, "party_a"),
         ({"valid_from": timezone.now(), "valid_until": timezone.now() - timedelta(hours=1)}, "valid_until"),
+        # a typo, and one Asia/Kolkata cannot even render as ISO 8601 (offset +05:53:28 in 282)
+        ({"valid_until": datetime(282, 8, 1, tzinfo=UTC)}, "valid_until"),
+        ({"valid_from": datetime(2100, 1, 1, tzinfo=UTC)}, "valid_from"),
     ],
 )
 def test_bad_fields_are_refused_by_name(make_rule, values, field):
