@@ -30,3 +30,4 @@ urlpatterns = [
 
 handler404 = "contactcenter.core.views.not_found"
 handler403 = "contactcenter.core.views.forbidden"
+handler500 = "contactcenter.core.views.server_error"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -46,6 +47,23 @@ class ApplicationError(Exception):
         if status_code is not None:
             self.status_code = status_code
         self.extra = extra or {}
+
+
+#: Errors that say the database could not be reached or dropped the connection (a restart, a
+#: failover, a network cut; on PostgreSQL also a deadlock or a cancelled statement): the request
+#: may well work again in a moment, so they answer 503 `database_unavailable`, not 500. They are
+#: still logged with their traceback (SQLite also raises OperationalError for a missing table).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable() -> ApplicationError:
+    return ApplicationError(
+        "The database is temporarily unavailable. Try again in a few seconds.",
+        code="database_unavailable",
+        status_code=503,
+        extra={"retry_after": DATABASE_RETRY_AFTER_SECONDS},
+    )
 
 
 def provider_error(exc: SmartfloError) -> ApplicationError:
@@ -114,6 +132,13 @@ def _first_message(detail: Any) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as {"code", "message", "extra"}."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        request = context.get("request")
+        logger.error("database unavailable on %s", getattr(request, "path", "?"), exc_info=exc)
+        error = database_unavailable()
+        response = Response({"code": error.code, "message": error.message, "extra": error.extra}, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, ApplicationError):
         return Response(
             {"code": exc.code, "message": exc.message, "extra": exc.extra},

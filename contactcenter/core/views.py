@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -10,8 +11,12 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from contactcenter.core.exceptions import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE, database_unavailable
 
 
 def _check_database() -> dict:
@@ -84,3 +89,22 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _wants_json(request):
         return JsonResponse({"code": "permission_denied", "message": reason, "extra": {}}, status=403)
     return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, or 503 when the database could not be reached (a restart, a failover): JSON in the
+    API's error shape under /api/, a page elsewhere. Rendered without the request's context, so
+    nothing here needs the database (or the session) that may be what failed."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        error = database_unavailable()
+        if _wants_json(request):
+            response = JsonResponse({"code": error.code, "message": error.message, "extra": error.extra}, status=503)
+        else:
+            page = loader.get_template("503.html").render({"retry_after": DATABASE_RETRY_AFTER_SECONDS})
+            response = HttpResponse(page, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    if _wants_json(request):
+        message = "Something went wrong on our side; it has been logged."
+        return JsonResponse({"code": "internal_error", "message": message, "extra": {}}, status=500)
+    return defaults.server_error(request)
