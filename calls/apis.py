@@ -1,9 +1,7 @@
-import hmac
-
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -17,6 +15,8 @@ from calls.services import call_event_ingest, call_hangup, call_place, call_tran
 from calls.services.idempotency import idempotent_call, request_fingerprint
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.roles import is_supervisor
+from contactcenter.core.schema import SMARTFLO_ERRORS, error_response, error_responses
+from contactcenter.core.tokens import authenticate_shared_secret
 
 
 class CallOutputSerializer(serializers.Serializer):
@@ -51,7 +51,11 @@ class ClickToCallApi(APIView):
 
     @extend_schema(
         request=ClickToCallInputSerializer,
-        responses={201: CallOutputSerializer},
+        responses={
+            201: CallOutputSerializer,
+            **error_responses(409, 422, *SMARTFLO_ERRORS),
+            403: error_response(403, "An agent dialling from another agent's number, or a sign-in with no agent."),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     )
     def post(self, request: Request) -> Response:
@@ -104,7 +108,23 @@ class ClickToCallApi(APIView):
 class CallHangupApi(APIView):
     """Hang up a live call: the call's agent, or a supervisor (any Smartflo call id)."""
 
-    @extend_schema(request=None, responses={200: CallOutputSerializer})
+    class HangupRequestedSerializer(serializers.Serializer):
+        """A supervisor hung up a live call this application did not place."""
+
+        call_id = serializers.CharField()
+        status = serializers.ChoiceField(choices=["hangup_requested"])
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="CallHangupResult",
+                serializers=[CallOutputSerializer, HangupRequestedSerializer],
+                resource_type_field_name=None,
+            ),
+            **error_responses(409, *SMARTFLO_ERRORS),
+        },
+    )
     def post(self, request: Request, call_id: str) -> Response:
         try:
             call = call_get_for_user(user=request.user, reference=call_id)
@@ -123,7 +143,10 @@ class CallTransferApi(APIView):
     class CallTransferInputSerializer(serializers.Serializer):
         agent = serializers.IntegerField()
 
-    @extend_schema(request=CallTransferInputSerializer, responses={200: CallOutputSerializer})
+    @extend_schema(
+        request=CallTransferInputSerializer,
+        responses={200: CallOutputSerializer, **error_responses(409, *SMARTFLO_ERRORS)},
+    )
     def post(self, request: Request, call_id: str) -> Response:
         data = self.CallTransferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -159,9 +182,14 @@ class SmartfloWebhookApi(APIView):
         outcome = serializers.CharField()
 
     def _authorized(self, request: Request) -> bool:
-        expected = settings.SMARTFLO_WEBHOOK_TOKEN
+        """SMARTFLO_WEBHOOK_TOKEN, or during a rotation SMARTFLO_WEBHOOK_TOKEN_PREVIOUS."""
         given = request.headers.get("X-Webhook-Token") or request.query_params.get("token") or ""
-        return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+        return authenticate_shared_secret(
+            [given],
+            setting="SMARTFLO_WEBHOOK_TOKEN",
+            current=settings.SMARTFLO_WEBHOOK_TOKEN,
+            previous=getattr(settings, "SMARTFLO_WEBHOOK_TOKEN_PREVIOUS", ""),
+        )
 
     def _handle(self, request: Request, payload) -> Response:
         if not self._authorized(request):
@@ -169,12 +197,30 @@ class SmartfloWebhookApi(APIView):
         event = call_event_ingest(payload=payload)
         return Response({"ok": True, "event": event.pk, "outcome": event.outcome})
 
-    @extend_schema(request=None, responses=WebhookOutputSerializer)
+    TOKEN_PARAMETERS = [
+        OpenApiParameter("X-Webhook-Token", str, OpenApiParameter.HEADER, description="SMARTFLO_WEBHOOK_TOKEN."),
+        OpenApiParameter("token", str, description="SMARTFLO_WEBHOOK_TOKEN, where a header cannot be set."),
+    ]
+    ERRORS = {
+        **error_responses(400),
+        401: error_response(401, "Missing or wrong webhook token."),
+    }
+
+    @extend_schema(
+        request=None,
+        parameters=TOKEN_PARAMETERS,
+        description="The event's variables as query parameters.",
+        responses={200: WebhookOutputSerializer, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         payload = {k: v for k, v in request.query_params.items() if k != "token"}
         return self._handle(request, payload)
 
-    @extend_schema(request={"application/json": dict}, responses=WebhookOutputSerializer)
+    @extend_schema(
+        request={"application/json": dict, "application/x-www-form-urlencoded": dict},
+        parameters=TOKEN_PARAMETERS,
+        responses={200: WebhookOutputSerializer, **ERRORS},
+    )
     def post(self, request: Request) -> Response:
         if not self._authorized(request):  # before the body is even parsed
             raise ApplicationError("Missing or wrong webhook token.", code="not_authenticated", status_code=401)

@@ -6,6 +6,7 @@ the process refuses to start without them.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -27,6 +28,11 @@ else:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable (or DEBUG=1 for local development)."
         )
+
+# Old keys, newest first, still accepted for signatures (sessions, password resets) and for OTP
+# codes in flight, so that SECRET_KEY rotates without signing everyone out. Empty it once
+# sessions signed with the old key no longer matter (SESSION_COOKIE_AGE, two weeks).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -112,12 +118,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ---------------------------------------------------------------------------------
 # Shared by web and worker processes (e.g. one live-calls poll for every open board). Nothing
-# that must keep working without Redis (the masking endpoint) depends on it.
+# that must keep working without Redis (the masking endpoint) depends on it, and pages that use
+# it keep working when Redis is down: the backend then misses instead of raising.
 CACHE_URL = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "contactcenter.core.cache.ResilientRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "cc",
             "TIMEOUT": 300,
@@ -151,6 +158,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind reverse proxies REMOTE_ADDR is the proxy's address: with TRUSTED_PROXY_COUNT = n > 0 the
+# client's address is the n-th entry from the right of X-Forwarded-For (each proxy appends the
+# address it saw; entries further left are whatever the client sent). 0: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "contactcenter.core.clientip.client_ip"
 AXES_VERBOSE = False
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -210,7 +222,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "contactcenter.core.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "contactcenter.core.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -224,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from npm (swagger-ui-dist), served by our own static files: no CDN.
     "SWAGGER_UI_DIST": STATIC_URL + "vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": STATIC_URL + "vendor/swagger-ui/favicon-32x32.png",
+    # The masking resolve endpoint is a plain Django view: documented by hand (masking/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "masking.schema.document_masking_resolve",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------
@@ -280,6 +297,10 @@ SMARTFLO_MAX_RETRIES = env.int("SMARTFLO_MAX_RETRIES", default=3)  # reads and i
 SMARTFLO_BACKOFF_SECONDS = env.float("SMARTFLO_BACKOFF_SECONDS", default=0.5)  # first retry's ceiling
 SMARTFLO_WEBHOOK_TOKEN = env.str("SMARTFLO_WEBHOOK_TOKEN", default="")
 MASKING_API_TOKEN = env.str("MASKING_API_TOKEN", default="")
+# During a rotation the old value of each token Smartflo presents to us, still accepted (with a
+# warning in the log) until every DID and webhook sends the new one. Empty outside rotations.
+SMARTFLO_WEBHOOK_TOKEN_PREVIOUS = env.str("SMARTFLO_WEBHOOK_TOKEN_PREVIOUS", default="")
+MASKING_API_TOKEN_PREVIOUS = env.str("MASKING_API_TOKEN_PREVIOUS", default="")
 MASKING_FALLBACK_NUMBER = env.str("MASKING_FALLBACK_NUMBER", default="")
 # Calls: a second click for an agent whose previous call is still being set up (within this
 # window) is refused instead of dialling twice; the live board polls Smartflo at most once per
@@ -292,8 +313,29 @@ SMARTFLO_INTERACTIVE_TIMEOUT = env.float("SMARTFLO_INTERACTIVE_TIMEOUT", default
 CALL_ALLOWED_COUNTRY_CODES = env.list("CALL_ALLOWED_COUNTRY_CODES", default=["91"])
 # Calls still not final this long after they were placed are settled from Smartflo's view.
 CALL_RECONCILE_AFTER_SECONDS = env.int("CALL_RECONCILE_AFTER_SECONDS", default=900)
-OTP_LEAD_ID = env.str("OTP_LEAD_ID", default="sandbox-lead")
-OTP_C2C_API_KEY = env.str("OTP_C2C_API_KEY", default="sandbox-c2c-key")
+# Voice OTP's broadcast list and click-to-call-support key. The sandbox's values are defaults
+# with DEBUG on only: with DEBUG off, both unset means OTP is off (sends answer 503
+# `otp_not_configured`), and a half-set pair, or the sandbox's values against a Smartflo that is
+# not on this machine, refuses to start instead of failing every code at Smartflo.
+SANDBOX_OTP_LEAD_ID, SANDBOX_OTP_C2C_API_KEY = "sandbox-lead", "sandbox-c2c-key"
+OTP_LEAD_ID = env.str("OTP_LEAD_ID", default=SANDBOX_OTP_LEAD_ID if DEBUG else "")
+OTP_C2C_API_KEY = env.str("OTP_C2C_API_KEY", default=SANDBOX_OTP_C2C_API_KEY if DEBUG else "")
+if not DEBUG:
+    if bool(OTP_LEAD_ID) != bool(OTP_C2C_API_KEY):
+        raise ImproperlyConfigured(
+            "Set both OTP_LEAD_ID and OTP_C2C_API_KEY for voice OTP, or neither (OTP off); "
+            f"{'OTP_C2C_API_KEY' if OTP_LEAD_ID else 'OTP_LEAD_ID'} is missing."
+        )
+    _smartflo_host = (urlsplit(SMARTFLO_BASE_URL).hostname or "").lower()
+    if (OTP_LEAD_ID == SANDBOX_OTP_LEAD_ID or OTP_C2C_API_KEY == SANDBOX_OTP_C2C_API_KEY) and _smartflo_host not in (
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    ):
+        raise ImproperlyConfigured(
+            "OTP_LEAD_ID / OTP_C2C_API_KEY hold the sandbox's values while SMARTFLO_BASE_URL is a real "
+            "Smartflo: set your broadcast list id and click-to-call-support key (or unset both: OTP off)."
+        )
 OTP_TTL_SECONDS = min(env.int("OTP_TTL_SECONDS", default=300), 600)
 CDR_SYNC_INTERVAL_SECONDS = env.int("CDR_SYNC_INTERVAL_SECONDS", default=300)
 CDR_SYNC_OVERLAP_SECONDS = env.int("CDR_SYNC_OVERLAP_SECONDS", default=900)
@@ -334,6 +376,9 @@ LOGGING = {
 # a key derived from SECRET_KEY). Changing the key invalidates codes in flight (they live at
 # most 10 minutes). Throttling counts challenges in the database: no Redis needed.
 OTP_HASH_KEY = env.str("OTP_HASH_KEY", default="")
+# Old OTP_HASH_KEY values still accepted for codes in flight (as SECRET_KEY_FALLBACKS are while
+# OTP_HASH_KEY is empty): a rotation then voids no code. Empty it after OTP_TTL_SECONDS.
+OTP_HASH_KEY_FALLBACKS = env.list("OTP_HASH_KEY_FALLBACKS", default=[])
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)  # wrong codes before a challenge locks
 OTP_SEND_WINDOW_SECONDS = env.int("OTP_SEND_WINDOW_SECONDS", default=900)
 OTP_SEND_LIMIT_PER_PHONE = env.int("OTP_SEND_LIMIT_PER_PHONE", default=3)  # sends per window
@@ -388,3 +433,24 @@ CELERY_BEAT_SCHEDULE["settle-call-records"] = {
     "task": "calls.settle_call_records",
     "schedule": crontab(hour=3, minute=15),  # in TIME_ZONE: a quiet hour for a contact center
 }
+
+# --- Personal data: retention and erasure -------------------------------------------------
+# See docs/operations.md. Rows older than these many days are deleted by the daily
+# `core.purge_expired_personal_data` task, in batches (0 keeps them for ever). The call-record
+# sync also skips records older than CALL_RECORD_RETENTION_DAYS, so a backfill does not bring
+# back what the purge removed. The same task deletes expired sign-in sessions (`clearsessions`).
+CALL_RECORD_RETENTION_DAYS = env.int("CALL_RECORD_RETENTION_DAYS", default=365)
+CALL_RETENTION_DAYS = env.int("CALL_RETENTION_DAYS", default=365)  # calls, their events, pop-up alerts
+OTP_RETENTION_DAYS = env.int("OTP_RETENTION_DAYS", default=30)
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=2)  # retries come within minutes
+SIGNIN_LOG_RETENTION_DAYS = env.int("SIGNIN_LOG_RETENTION_DAYS", default=90)  # django-axes access logs
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)  # rows per delete (short locks)
+CELERY_BEAT_SCHEDULE["purge-expired-personal-data"] = {
+    "task": "core.purge_expired_personal_data",
+    "schedule": crontab(hour=4, minute=30),  # a quiet hour (TIME_ZONE), after the nightly settle sync
+}
+# `manage.py erase_personal_data` leaves a keyed hash of each erased number (never the number) so
+# that the call-record sync does not import it again. The key: ERASURE_HASH_KEY, else derived
+# from SECRET_KEY (then SECRET_KEY_FALLBACKS are tried too). Set it once, to a random value, so
+# that a later SECRET_KEY rotation cannot orphan the list.
+ERASURE_HASH_KEY = env.str("ERASURE_HASH_KEY", default="")

@@ -8,7 +8,6 @@ DID's failover destination.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -21,6 +20,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
+from contactcenter.core.tokens import authenticate_shared_secret
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 from masking.selectors import Resolution
 
@@ -65,7 +65,8 @@ def _presented_tokens(request: HttpRequest) -> list[str]:
     api_key = request.META.get("HTTP_X_API_KEY", "").strip()
     if api_key:
         tokens.append(api_key)
-    query_token = request.GET.get("token", "")
+    # request.GET builds a QueryDict: only when there is a query string (Smartflo sends none).
+    query_token = request.GET.get("token", "") if request.META.get("QUERY_STRING") else ""
     if query_token:
         tokens.append(query_token)
     return tokens
@@ -75,9 +76,10 @@ _warned_unconfigured = False
 
 
 def is_authorised(request: HttpRequest) -> bool:
-    """True when the request carries MASKING_API_TOKEN (Bearer, X-API-Key or ?token=).
+    """True when the request carries MASKING_API_TOKEN (Bearer, X-API-Key or ?token=), or,
+    during a rotation, MASKING_API_TOKEN_PREVIOUS (which logs a warning once per process).
 
-    Constant-time comparison; with no token configured every request is refused.
+    Constant-time comparisons; with no token configured every request is refused.
     """
     global _warned_unconfigured
     expected = str(getattr(settings, "MASKING_API_TOKEN", "") or "")
@@ -86,12 +88,12 @@ def is_authorised(request: HttpRequest) -> bool:
             logger.warning("MASKING_API_TOKEN is not set: the masking resolve endpoint refuses every request")
             _warned_unconfigured = True
         return False
-    expected_bytes = expected.encode("utf-8")
-    matched = False
-    for token in _presented_tokens(request):
-        # Compare every presented credential, so timing says nothing about which one matched.
-        matched |= hmac.compare_digest(token.encode("utf-8", "replace"), expected_bytes)
-    return matched
+    return authenticate_shared_secret(
+        _presented_tokens(request),
+        setting="MASKING_API_TOKEN",
+        current=expected,
+        previous=str(getattr(settings, "MASKING_API_TOKEN_PREVIOUS", "") or ""),
+    )
 
 
 # --- Parsing ---------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ class OtpSendApi(APIView):
             202: OtpSendOutputSerializer,
             400: OpenApiResponse(OtpErrorSerializer, description="Not a number a voice OTP can go to."),
             429: OpenApiResponse(OtpErrorSerializer, description="Throttled; `Retry-After` says for how long."),
+            503: OpenApiResponse(OtpErrorSerializer, description="OTP is not configured (`otp_not_configured`)."),
         },
     )
     def post(self, request: Request) -> Response:

@@ -19,6 +19,16 @@ class OtpThrottled(ApplicationError):
         super().__init__(message, extra={"retry_after": self.retry_after, "scope": scope})
 
 
+class OtpNotConfigured(ApplicationError):
+    """OTP_LEAD_ID and OTP_C2C_API_KEY are not set (OTP is off): 503, nothing is sent."""
+
+    status_code = 503
+    code = "otp_not_configured"
+
+    def __init__(self) -> None:
+        super().__init__("Voice OTP is not configured on this server (OTP_LEAD_ID, OTP_C2C_API_KEY).")
+
+
 class OtpVerificationFailed(ApplicationError):
     """The code was not accepted: 400 with one of the codes below."""
 

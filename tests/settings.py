@@ -13,6 +13,9 @@ os.environ.setdefault("SMARTFLO_BASE_URL", "http://127.0.0.1:8900/v1")  # tests 
 os.environ.setdefault("SMARTFLO_API_TOKEN", "sandbox-token")
 os.environ.setdefault("SMARTFLO_WEBHOOK_TOKEN", "test-webhook-token")
 os.environ.setdefault("MASKING_API_TOKEN", "test-masking-token")
+# DEBUG is off, so OTP has no sandbox defaults: the tests run it against their sandbox.
+os.environ.setdefault("OTP_LEAD_ID", "sandbox-lead")
+os.environ.setdefault("OTP_C2C_API_KEY", "sandbox-c2c-key")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("LOG_LEVEL", "DEBUG")
 # Resolution log rows written before the request ends, so tests can read them at once; the batch

@@ -20,6 +20,9 @@ How a run works (see docs/call-records.md):
   page (and skipping rows this window already stored unchanged). Blank values never erase known
   ones: text columns update as COALESCE(NULLIF(new, ''), old), counters as
   COALESCE(NULLIF(new, 0), old), nullable ones as COALESCE(new, old).
+* **Not stored again.** Records older than CALL_RECORD_RETENTION_DAYS (the daily purge would
+  delete them), and records of a customer whose data was erased (`erase_personal_data`) that
+  started before the erasure: the erased numbers' keyed hashes are loaded once per run.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.models import CallRecord, CallRecordSyncRun, CallRecordSyncState, OutboundCall
 from calls.models import CallRecordSyncRunStatus as RunStatus
+from contactcenter.core.selectors import erased_number_lookup
+from contactcenter.core.services.retention import retention_cutoff
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 from contactcenter.smartflo import CallRecord as ProviderRecord
 from contactcenter.smartflo import CallRecordsPage, SmartfloClient, client_from_settings
@@ -346,9 +351,12 @@ def _walk_numbered(
 
 
 class _Links:
-    """Resolves a record's agent (by Smartflo id, then number) and its OutboundCall."""
+    """Resolves a record's agent (by Smartflo id, then number) and its OutboundCall, and knows
+    which records must not be stored (past retention, or an erased customer's)."""
 
     def __init__(self) -> None:
+        self.keep_after = retention_cutoff("CALL_RECORD_RETENTION_DAYS")
+        self.erased_at = erased_number_lookup()  # None when no number was ever erased: no check
         self.by_smartflo_id: dict[str, int] = {}
         self.by_number: dict[str, int] = {}
         for pk, smartflo_id, number in Agent.objects.values_list("pk", "smartflo_id", "follow_me_number"):
@@ -374,6 +382,15 @@ class _Links:
             if call_id:
                 self.calls_by_call_id[call_id] = pk
 
+    def unwanted(self, record: ProviderRecord) -> bool:
+        """Past CALL_RECORD_RETENTION_DAYS, or a call of an erased customer from before the erasure."""
+        if self.keep_after is not None and record.started_at < self.keep_after:
+            return True
+        if self.erased_at is None:
+            return False
+        erased = self.erased_at(_phone(record.client_number))
+        return erased is not None and record.started_at <= erased
+
     def agent(self, record: ProviderRecord, agent_number: str) -> int | None:
         return self.by_smartflo_id.get(record.agent_id) or self.by_number.get(agent_number)
 
@@ -395,6 +412,7 @@ def _store_page(
 ) -> int:
     """Upsert one page (one statement) under the lease; returns how many rows it wrote."""
     fresh: dict[str, ProviderRecord] = {}
+    unwanted = 0
     for record in records:
         version = hash(record)
         if stored_versions.get(record.call_id) == version:
@@ -403,7 +421,13 @@ def _store_page(
         if record.started_at is None:  # counted as seen, but there is no time to file it under
             logger.warning("call record %s has no start time: skipped", record.call_id)
             continue
+        if links.unwanted(record):  # counted as seen too: the window is complete without it
+            unwanted += 1
+            fresh.pop(record.call_id, None)
+            continue
         fresh[record.call_id] = record  # a row repeated inside the page: the later copy wins
+    if unwanted:
+        logger.info("call records: %d not stored (past retention, or of an erased number)", unwanted)
     now = timezone.now()
     rows = []
     if fresh:

@@ -70,11 +70,18 @@ def _configured_secrets() -> list[str]:
         names = (
             "SMARTFLO_API_TOKEN",
             "MASKING_API_TOKEN",
+            "MASKING_API_TOKEN_PREVIOUS",
             "SMARTFLO_WEBHOOK_TOKEN",
+            "SMARTFLO_WEBHOOK_TOKEN_PREVIOUS",
             "OTP_C2C_API_KEY",
+            "OTP_HASH_KEY",
+            "ERASURE_HASH_KEY",
             "SECRET_KEY",
         )
         values = [str(getattr(settings, name, "") or "") for name in names]
+        # Old keys kept during a rotation are as secret as the current ones.
+        for name in ("SECRET_KEY_FALLBACKS", "OTP_HASH_KEY_FALLBACKS"):
+            values += [str(key) for key in getattr(settings, name, None) or () if key]
     except Exception:  # settings not configured (e.g. the sandbox process)
         return []
     # "Bearer <jwt>" is configured, but the bare <jwt> may be what reaches a message.

@@ -17,7 +17,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from contactcenter.phones import mask
 from otp.codes import generate_code, hash_code, seal_code
-from otp.errors import OtpThrottled
+from otp.errors import OtpNotConfigured, OtpThrottled
 from otp.models import FailureStep, OtpChallenge, OtpState, verifiable_q
 from otp.services.transitions import Failure, otp_challenge_transition
 from otp.validation import phone_or_validation_error
@@ -116,10 +116,14 @@ def otp_send(*, phone: str, requested_by: AbstractBaseUser, now: datetime | None
     """Create a challenge for `phone` and enqueue its delivery once the transaction commits.
 
     Raises ValidationError for a number OTP calls cannot go to, OtpThrottled (429) when the
-    phone or the client has had too many codes. The code itself is never returned: it leaves
-    this process only inside the lead request to Smartflo.
+    phone or the client has had too many codes, OtpNotConfigured (503) when OTP is off. The
+    code itself is never returned: it leaves this process only inside the lead request to
+    Smartflo.
     """
     e164 = phone_or_validation_error(phone)
+    if not (settings.OTP_LEAD_ID and settings.OTP_C2C_API_KEY):
+        # Refused up front: a challenge that can only fail at Smartflo helps nobody.
+        raise OtpNotConfigured()
     with transaction.atomic():
         _serialize_sends(client_id=requested_by.pk, phone=e164)
         # Read the clock once the locks are held: a send that waited must count (and be later

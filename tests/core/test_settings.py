@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,6 +22,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         "DJANGO_ALLOW_ASYNC_UNSAFE",
         "SMARTFLO_BASE_URL",
         "SMARTFLO_API_TOKEN",
+        "OTP_LEAD_ID",
+        "OTP_C2C_API_KEY",
     )
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean.update({"DJANGO_ENV_FILE": os.devnull, "DJANGO_SETTINGS_MODULE": "contactcenter.settings", **env})
@@ -54,6 +58,58 @@ def test_debug_off_without_smartflo_settings_refuses_to_start():
     result = run_manage("check", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50))
     assert result.returncode != 0
     assert "SMARTFLO_BASE_URL" in result.stderr
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "cc.example.com",
+    "SMARTFLO_BASE_URL": "https://api-smartflo.tatateleservices.com/v1",
+    "SMARTFLO_API_TOKEN": "Bearer prod-token",
+}
+PRINT_OTP = "from django.conf import settings; print(repr((settings.OTP_LEAD_ID, settings.OTP_C2C_API_KEY)))"
+
+
+def test_debug_off_without_otp_settings_starts_with_otp_off_not_on_sandbox_values():
+    result = run_manage("shell", "-c", PRINT_OTP, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "('', '')"
+
+
+@pytest.mark.parametrize(("given", "missing"), [("OTP_LEAD_ID", "OTP_C2C_API_KEY"), ("OTP_C2C_API_KEY", "OTP_LEAD_ID")])
+def test_debug_off_with_half_the_otp_settings_refuses_to_start_and_names_the_other(given, missing):
+    result = run_manage("check", **PRODUCTION, **{given: "12345"})
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+@pytest.mark.parametrize("sandbox_value", [{"OTP_LEAD_ID": "sandbox-lead"}, {"OTP_C2C_API_KEY": "sandbox-c2c-key"}])
+def test_debug_off_refuses_the_sandboxs_otp_values_against_a_real_smartflo(sandbox_value):
+    values = {"OTP_LEAD_ID": "412", "OTP_C2C_API_KEY": "real-key", **sandbox_value}
+    result = run_manage("check", **PRODUCTION, **values)
+    assert result.returncode != 0
+    assert "sandbox" in result.stderr and "OTP_LEAD_ID" in result.stderr
+
+
+def test_debug_off_accepts_the_sandboxs_otp_values_against_the_local_sandbox():
+    local = {**PRODUCTION, "SMARTFLO_BASE_URL": "http://127.0.0.1:8911/v1", "SMARTFLO_API_TOKEN": "sandbox-token"}
+    result = run_manage(
+        "shell", "-c", PRINT_OTP, **local, OTP_LEAD_ID="sandbox-lead", OTP_C2C_API_KEY="sandbox-c2c-key"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "('sandbox-lead', 'sandbox-c2c-key')"
+
+
+def test_debug_off_with_real_otp_settings_passes_check_deploy():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, OTP_LEAD_ID="412", OTP_C2C_API_KEY="real-key"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_debug_on_keeps_the_sandboxs_otp_values_as_defaults():
+    result = run_manage("shell", "-c", PRINT_OTP, DEBUG="1")
+    assert result.stdout.strip().splitlines()[-1] == "('sandbox-lead', 'sandbox-c2c-key')"
 
 
 def test_debug_on_runs_without_secret_key():
