@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -76,11 +78,19 @@ def masking_resolve_api(request: HttpRequest) -> HttpResponse:
         authorised = False
     if not authorised:
         return unauthorised_answer()
+    return masking_resolve_answer(functools.partial(read_variables, request), method=request.method, started=started)
 
+
+def masking_resolve_answer(read: Callable[[], Mapping[str, Any]], *, method: str, started: float) -> DialplanResponse:
+    """The answer to an authorised API Dialplan request whose variables `read()` returns (or
+    raises BadDialplanRequest for), with its resolution log row hung on the response's close.
+
+    Shared by the view and the WSGI lane (masking/wsgi.py), so both answer alike.
+    """
     at = timezone.now()
     entry = {"call_id": "", "uuid": "", "caller": "", "dialled_number": ""}
     try:
-        variables = read_variables(request)
+        variables = read()
         entry.update(
             call_id=scalar_text(variables.get("call_id")),
             uuid=scalar_text(variables.get("uuid")),
@@ -102,7 +112,7 @@ def masking_resolve_api(request: HttpRequest) -> HttpResponse:
     response.after_close = functools.partial(
         masking_resolution_log_create,
         at=at,
-        method=request.method,
+        method=method,
         **entry,
         outcome=resolution.outcome,
         answer=resolution.answer if response.status_code == 200 else None,

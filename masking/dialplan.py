@@ -57,16 +57,18 @@ class DialplanCall:
 # --- Authentication --------------------------------------------------------------------------
 
 
-def _presented_tokens(request: HttpRequest) -> list[str]:
+def presented_tokens(meta: Mapping[str, Any], query_token: str = "") -> list[str]:
+    """The credentials a request offers: `Authorization: Bearer`, `X-API-Key`, `?token=`.
+
+    `meta` is a WSGI environ (or request.META); `query_token` the query string's `token`.
+    """
     tokens = []
-    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    scheme, _, credentials = str(meta.get("HTTP_AUTHORIZATION", "")).strip().partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         tokens.append(credentials.strip())
-    api_key = request.META.get("HTTP_X_API_KEY", "").strip()
+    api_key = str(meta.get("HTTP_X_API_KEY", "")).strip()
     if api_key:
         tokens.append(api_key)
-    # request.GET builds a QueryDict: only when there is a query string (Smartflo sends none).
-    query_token = request.GET.get("token", "") if request.META.get("QUERY_STRING") else ""
     if query_token:
         tokens.append(query_token)
     return tokens
@@ -75,9 +77,9 @@ def _presented_tokens(request: HttpRequest) -> list[str]:
 _warned_unconfigured = False
 
 
-def is_authorised(request: HttpRequest) -> bool:
-    """True when the request carries MASKING_API_TOKEN (Bearer, X-API-Key or ?token=), or,
-    during a rotation, MASKING_API_TOKEN_PREVIOUS (which logs a warning once per process).
+def tokens_authorised(tokens: list[str]) -> bool:
+    """True when one of `tokens` is MASKING_API_TOKEN, or, during a rotation,
+    MASKING_API_TOKEN_PREVIOUS (which logs a warning once per process).
 
     Constant-time comparisons; with no token configured every request is refused.
     """
@@ -89,11 +91,18 @@ def is_authorised(request: HttpRequest) -> bool:
             _warned_unconfigured = True
         return False
     return authenticate_shared_secret(
-        _presented_tokens(request),
+        tokens,
         setting="MASKING_API_TOKEN",
         current=expected,
         previous=str(getattr(settings, "MASKING_API_TOKEN_PREVIOUS", "") or ""),
     )
+
+
+def is_authorised(request: HttpRequest) -> bool:
+    """True when the request carries the masking token (Bearer, X-API-Key or ?token=)."""
+    # request.GET builds a QueryDict: only when there is a query string (Smartflo sends none).
+    query_token = request.GET.get("token", "") if request.META.get("QUERY_STRING") else ""
+    return tokens_authorised(presented_tokens(request.META, query_token))
 
 
 # --- Parsing ---------------------------------------------------------------------------------
@@ -109,10 +118,18 @@ def read_variables(request: HttpRequest) -> Mapping[str, Any]:
             return request.GET
         if request.content_type in _FORM_TYPES:
             return request.POST
-        data = json.loads(body)
     except RequestDataTooBig:
         raise BadDialplanRequest("The body is too large.") from None
-    except (ValueError, RecursionError, SuspiciousOperation, MultiPartParserError):
+    except (SuspiciousOperation, MultiPartParserError):
+        raise BadDialplanRequest("The body is not a JSON object (nor a form).") from None
+    return json_variables(body)
+
+
+def json_variables(body: bytes) -> dict[str, Any]:
+    """A JSON body (UTF-8, -16 or -32, as json.loads detects) that must be an object."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
         # ValueError covers bad JSON and undecodable bytes (UnicodeDecodeError).
         raise BadDialplanRequest("The body is not a JSON object (nor a form).") from None
     if not isinstance(data, dict):
