@@ -64,7 +64,13 @@ def settle_call_records(self) -> None:
     start = timezone.now() - timedelta(seconds=settings.CDR_SYNC_SETTLE_SECONDS)
     try:
         run = call_records_sync(start=start, trigger="beat", on_progress=_log_progress)
-    except (SmartfloError, SyncError) as exc:
+    except SmartfloError as exc:
+        if not exc.transient:  # a refused token or request will not pass by retrying
+            logger.error("call records settle run failed: %s (not retried: fix the cause, then backfill)", exc)
+            return
+        logger.warning("call records settle run failed: %s (retrying)", exc)
+        raise self.retry(countdown=300) from None
+    except SyncError as exc:
         logger.warning("call records settle run failed: %s (retrying)", exc)
         raise self.retry(countdown=300) from None
     if run.status == CallRecordSyncRunStatus.SKIPPED:

@@ -20,10 +20,11 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 
 from masking.hotpath import resolution_log_insert, resolution_log_insert_many
 
@@ -33,6 +34,8 @@ BATCH_SIZE = 500
 MAX_PENDING = 50_000
 #: After a failed write, wait this long (doubling up to the cap) before trying again.
 RETRY_SECONDS = (0.5, 30.0)
+#: Errors that mean the database cannot be reached (the rows wait), not that it refused the rows.
+UNREACHABLE = (OperationalError, InterfaceError)
 
 
 class ResolutionLogWriter:
@@ -50,6 +53,7 @@ class ResolutionLogWriter:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._pending: deque[dict[str, Any]] = deque()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -71,57 +75,100 @@ class ResolutionLogWriter:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="resolution-log-writer", daemon=True)
                 self._thread.start()
-            if len(self._pending) >= BATCH_SIZE:
-                self._wake.set()
+            if len(self._pending) >= BATCH_SIZE and not self._retry_delay:
+                self._wake.set()  # a full batch goes now, unless the writer is backing off
 
     def flush(self) -> int:
         """Write every waiting row now, in batches; returns how many were written.
 
-        On a database error the rows go back to the front of the queue and the error is logged.
+        When the database is unreachable (OperationalError, InterfaceError) the batch goes back
+        to the front of the queue and the error is raised: the thread retries later. Any other
+        error is the rows' own (a value the database refuses): the batch is then written row by
+        row and the rows that still fail are dropped and counted, so one bad row never blocks
+        the log.
         """
         written = 0
         with self._flush_lock:
+            close_old_connections()  # this thread's connection: past CONN_MAX_AGE, or broken
             while True:
                 with self._lock:
                     batch = [self._pending.popleft() for _ in range(min(BATCH_SIZE, len(self._pending)))]
                     dropped, self.dropped = self.dropped, 0
                 if dropped:
-                    logger.error("masking resolution log: %s rows dropped while the database was unreachable", dropped)
+                    logger.error("masking resolution log: %s rows dropped (the queue was full)", dropped)
                 if not batch:
                     return written
                 try:
                     with transaction.atomic():
                         resolution_log_insert_many(batch)
-                except Exception:
-                    with self._lock:
-                        self._pending.extendleft(reversed(batch))
-                    connection.close()  # a fresh connection for the next attempt
+                except UNREACHABLE:
+                    self._put_back(batch)
                     raise
-                written += len(batch)
-                self.written += len(batch)
+                except Exception:
+                    stored = self._write_one_by_one(batch)
+                else:
+                    stored = len(batch)
+                written += stored
+                self.written += stored
+
+    def _write_one_by_one(self, batch: list[dict[str, Any]]) -> int:
+        stored = refused = 0
+        for position, row in enumerate(batch):
+            try:
+                with transaction.atomic():
+                    resolution_log_insert_many([row])
+            except UNREACHABLE:
+                self._put_back(batch[position:])
+                raise
+            except Exception as exc:
+                refused += 1
+                error = type(exc).__name__  # not the message: it may quote the row's numbers
+            else:
+                stored += 1
+        if refused:
+            logger.error("masking resolution log: %s rows refused by the database (%s) and dropped", refused, error)
+        return stored
+
+    def _put_back(self, rows: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._pending.extendleft(reversed(rows))
+            while len(self._pending) > MAX_PENDING:
+                self._pending.popleft()
+                self.dropped += 1
+        connection.close()  # a fresh connection for the next attempt
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(self._retry_delay or self.flush_seconds)
+        last_traceback = float("-inf")
+        while not self._closed:
+            if self._retry_delay:
+                # Backing off: a full queue must not wake the thread early (it would hammer a
+                # database that is down); only close() does.
+                self._stop.wait(self._retry_delay)
+            else:
+                self._wake.wait(self.flush_seconds)
             self._wake.clear()
             try:
                 self.flush()
             except Exception:
                 first, cap = RETRY_SECONDS
                 self._retry_delay = min(cap, max(first, self._retry_delay * 2))
-                logger.exception(
-                    "masking resolution log: writing %s rows failed; retrying in %.1fs",
+                now = time.monotonic()
+                logger.error(
+                    "masking resolution log: the database is unreachable; %s rows wait, retrying in %.1fs",
                     self.pending,
                     self._retry_delay,
+                    exc_info=now - last_traceback >= 60,  # one traceback a minute at most
                 )
+                if now - last_traceback >= 60:
+                    last_traceback = now
             else:
                 self._retry_delay = 0.0
-            if self._closed:
-                return
 
     def close(self) -> None:
         """Write what waits (at exit); never raises."""
         self._closed = True
+        self._stop.set()
+        self._wake.set()
         try:
             self.flush()
         except Exception:

@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def _clip(value: object, length: int) -> str:
-    return str(value or "")[:length]
+    """Text the database can store: no NUL, no lone surrogate (either would fail the insert)."""
+    text = str(value or "")[:length].replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def masking_resolution_log_create(

@@ -71,3 +71,20 @@ def test_inside_a_transaction_it_falls_back_to_djangos_query(monkeypatch):
             cursor.execute("SELECT 1")
         assert connection.is_usable() is True
     assert sent == ["SELECT 1"]
+
+
+def test_a_connection_not_fully_checked_for_a_while_gets_djangos_query(monkeypatch):
+    """A peer that vanished silently leaves nothing to read: only a round trip finds out, so the
+    poll alone is trusted for FULL_CHECK_SECONDS after a full check, not longer."""
+    from contactcenter.db.postgresql import base as backend
+
+    connection.ensure_connection()
+    sent = []
+    monkeypatch.setattr(DjangoWrapper, "is_usable", lambda self: sent.append("SELECT 1") or True)
+    assert connection.is_usable() is True and sent == []  # just connected: the poll suffices
+
+    clock = [backend.time.monotonic() + backend.FULL_CHECK_SECONDS + 1]
+    monkeypatch.setattr(backend.time, "monotonic", lambda: clock[0])
+    assert connection.is_usable() is True
+    assert sent == ["SELECT 1"]
+    assert connection.is_usable() is True and sent == ["SELECT 1"]  # fully checked again just now

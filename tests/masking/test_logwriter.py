@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from django.db import DataError, OperationalError
 
 from masking import logwriter
 from masking.logwriter import ResolutionLogWriter
 from masking.models import ResolutionLog
-from tests.masking.conftest import post_resolve, transfer_to
+from tests.masking.conftest import dialplan_body, post_resolve, transfer_to
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,10 +118,10 @@ def test_a_failed_write_keeps_its_rows_in_order_and_the_next_flush_writes_them(
     real_insert = logwriter.resolution_log_insert_many
 
     def down(rows):
-        raise RuntimeError("database away")
+        raise OperationalError("database away")
 
     monkeypatch.setattr(logwriter, "resolution_log_insert_many", down)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OperationalError):
         writer.flush()
     assert writer.pending == 3
     writer.submit(row("c3"))
@@ -139,7 +140,7 @@ def test_the_thread_retries_after_a_failure_with_backoff(transactional_db, fresh
     def flaky(rows):
         if len(failures) < 2:
             failures.append(len(rows))
-            raise RuntimeError("database restarting")
+            raise OperationalError("database restarting")
         real_insert(rows)
 
     monkeypatch.setattr(logwriter, "resolution_log_insert_many", flaky)
@@ -148,6 +149,61 @@ def test_the_thread_retries_after_a_failure_with_backoff(transactional_db, fresh
         assert wait_for(lambda: ResolutionLog.objects.filter(call_id="c0").exists())
     assert failures == [1, 1]
     assert any("retrying in" in r.getMessage() for r in caplog.records)
+
+
+def test_while_backing_off_a_full_queue_does_not_wake_the_writer(transactional_db, fresh_writer, monkeypatch):
+    """The database is down and requests keep coming: attempts follow the backoff, they do not
+    follow the traffic (which would hammer the database and flood the log)."""
+    monkeypatch.setattr(logwriter, "BATCH_SIZE", 5)
+    monkeypatch.setattr(logwriter, "RETRY_SECONDS", (0.4, 0.4))
+    writer = fresh_writer(0.01)
+    attempts = []
+
+    def down(rows):
+        attempts.append(len(rows))
+        raise OperationalError("database away")
+
+    monkeypatch.setattr(logwriter, "resolution_log_insert_many", down)
+    deadline = time.monotonic() + 1.0
+    i = 0
+    while time.monotonic() < deadline:
+        writer.submit(row(f"c{i}"))  # every submit past the batch size used to wake the thread
+        i += 1
+        time.sleep(0.002)
+    assert i > 100
+    assert 1 <= len(attempts) <= 4  # the first try, then one every 0.4 s
+    assert writer.pending == i
+
+
+def test_a_row_the_database_refuses_is_dropped_and_the_others_are_written(
+    transactional_db, fresh_writer, monkeypatch, caplog
+):
+    writer = fresh_writer(60.0)
+    real_insert = logwriter.resolution_log_insert_many
+
+    def picky(rows):
+        if any(r["call_id"] == "bad" for r in rows):
+            raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes: +919845012345")
+        real_insert(rows)
+
+    monkeypatch.setattr(logwriter, "resolution_log_insert_many", picky)
+    for call_id in ("c0", "bad", "c2"):
+        writer.submit(row(call_id))
+    with caplog.at_level(logging.ERROR, logger="masking.logwriter"):
+        assert writer.flush() == 2
+    assert sorted(ResolutionLog.objects.values_list("call_id", flat=True)) == ["c0", "c2"]
+    assert writer.pending == 0  # the bad row does not block the queue
+    (message,) = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "1 rows refused" in message and "DataError" in message and "9845012345" not in message
+
+
+def test_values_the_database_cannot_store_are_cleaned_before_the_row_is_queued(db, client, settings, make_rule):
+    settings.MASKING_LOG_FLUSH_SECONDS = 0
+    make_rule()
+    post_resolve(client, dialplan_body(call_id="17152\x00357\ud800", uuid="\u0000"))
+    logged = ResolutionLog.objects.get()
+    assert "\x00" not in logged.call_id and "\x00" not in logged.uuid
+    logged.call_id.encode("utf-8")  # no lone surrogate left
 
 
 def test_beyond_max_pending_the_oldest_rows_are_dropped_and_counted(

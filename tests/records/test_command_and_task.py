@@ -142,3 +142,12 @@ def test_the_settle_run_is_scheduled_daily_and_retries_while_the_lock_is_held(re
     with pytest.raises(Retry):
         settle_call_records.apply(throw=True)
     assert CallRecordSyncRun.objects.latest("pk").status == "skipped"
+
+
+def test_the_settle_run_does_not_retry_what_retrying_cannot_fix(records_settings, sandbox, caplog):
+    from calls.tasks import settle_call_records
+
+    sandbox.add_fault(endpoint="call_records", status=401, times=50)
+    with caplog.at_level(logging.ERROR, logger="calls"):
+        settle_call_records.apply(throw=True)  # no Retry raised
+    assert any("not retried" in r.getMessage() for r in caplog.records)
