@@ -212,7 +212,9 @@ def _action_failed(exc: SmartfloError, call: OutboundCall | None) -> Application
     Smartflo's 404 is not Smartflo failing (502) but the call not being live there: it ended
     before our row heard of it (409 `call_not_live`), or the id names no live call (404).
     """
-    if isinstance(exc, SmartfloRejectedError) and exc.status == 404:
+    # Only Smartflo's own JSON 404 says that: an HTML 404 (a wrong SMARTFLO_BASE_URL, a proxy)
+    # has no provider message and stays a provider error.
+    if isinstance(exc, SmartfloRejectedError) and exc.status == 404 and exc.provider_message is not None:
         extra = {"provider_message": exc.provider_message or exc.message}
         if call is None:
             return ApplicationError(

@@ -187,3 +187,18 @@ def test_idempotency_key_does_not_lock_in_a_refusal_that_placed_nothing(asha_cli
     second = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-3")
     assert second.status_code == 201
     assert len(smartflo.requests(path="/v1/click_to_call")) == 1
+
+
+def test_a_404_that_is_not_smartflos_own_answer_stays_a_provider_error():
+    """An HTML 404 (a wrong SMARTFLO_BASE_URL, a proxy) carries no provider message: it is not
+    Smartflo saying the call ended."""
+    from calls.services.actions import _action_failed
+    from contactcenter.smartflo import SmartfloRejectedError
+
+    html = _action_failed(SmartfloRejectedError("Not Found", status=404, operation="hangup"), None)
+    assert (html.status_code, html.code) == (502, "provider_rejected")
+    own = _action_failed(
+        SmartfloRejectedError("Call not found", status=404, operation="hangup", provider_message="Call not found"),
+        None,
+    )
+    assert (own.status_code, own.code) == (404, "call_not_found")
