@@ -564,3 +564,21 @@ def test_numbers_never_reach_the_logs_unmasked(client, make_rule, caplog):
     text = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("masking"))
     for digits in ("9845012345", "9876500002", "8069000111"):
         assert digits not in text
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_on_postgresql_the_lookup_is_a_prepared_statement_unless_turned_off(client, settings, make_rule, prepared):
+    from django.db import connection
+
+    from tests.needs import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    settings.MASKING_PREPARED_LOOKUP = prepared
+    make_rule()
+    for _ in range(8):  # psycopg prepares a statement from its fifth run (prepare_threshold)
+        assert transfer_to(post_resolve(client).json()) == "9876500002"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%maskingroute%"])
+        (count,) = cursor.fetchone()
+    assert count == (1 if prepared else 0)
