@@ -1,13 +1,19 @@
 """Benchmark: the call records dashboard on PostgreSQL at 100,000 and 1,000,000 rows.
 
     .venv/bin/python bench/records_dashboard.py [--server postgres://postgres@127.0.0.1:5432] [--runs 15]
+    .venv/bin/python bench/records_dashboard.py --sizes 5000 20000 --runs 3      # a quick look
 
-For each filter, the first page of the dashboard is requested through Django (middleware,
-session, view, template: the server time) and, separately, the very SQL statements that request
-ran are executed directly on the same connection. Printed per filter: p50 server time, p50 SQL
-time, their ratio (target <= 2), and the 1M-row p50 over the 100k-row p50 (target <= 1.5).
-Rows span 30 days, spread like the sandbox's (3 agents + 7 more, 70% answered, 45% inbound).
-The database `bench_records_dash` is created and dropped.
+Two scratch databases, `bench_records_dash_<size>`, hold the two sizes (the large one's first
+rows are the small one's). For each of 13 filters, the first page of the dashboard is requested
+through Django (middleware, session, auth, view, form, template: the server time), and the very
+SQL statements that request ran (captured, every one of them: session, user, roles, agents, the
+page with its count, sync status) are run directly on the same connection. The same for the
+table's own query through the selector (`call_record_table`). All four take turns within each
+run (small page, its SQL, large page, its SQL), so load from elsewhere on the machine hits them
+alike. Printed per filter, at the large size: p50 server time, p50 of its SQL, their ratio
+(target <= 2), what Python adds (server - SQL), and the large size's p50 over the small size's
+(target <= 1.5). Rows span 30 days, spread like the sandbox's (3 agents + 7 more, 70% answered,
+45% inbound). The databases are dropped at the end (`--keep-db` keeps them).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DB_NAME = "bench_records_dash"
+PAGE = "/calls/records/"
 
 FILL = """
 INSERT INTO calls_callrecord (
@@ -63,12 +70,15 @@ def main() -> None:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--sizes", type=int, nargs=2, default=[100_000, 1_000_000])
+    parser.add_argument("--keep-db", action="store_true", help="keep the databases at the end")
     args = parser.parse_args()
-    admin(args.server, f"DROP DATABASE IF EXISTS {DB_NAME}")
-    admin(args.server, f"CREATE DATABASE {DB_NAME}")
+    names = [f"{DB_NAME}_{size}" for size in args.sizes]
+    for name in names:
+        admin(args.server, f"DROP DATABASE IF EXISTS {name}")
+        admin(args.server, f"CREATE DATABASE {name}")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="tests.settings",  # DEBUG off, no static manifest needed
-        DATABASE_URL=f"{args.server}/{DB_NAME}",
+        DATABASE_URL=f"{args.server}/{names[0]}",
         LOG_LEVEL="WARNING",
         CONN_MAX_AGE="600",
     )
@@ -76,48 +86,99 @@ def main() -> None:
         import django
 
         django.setup()
-        run(args)
+        run(args, names)
     finally:
         from django.db import connections
 
         connections.close_all()
-        admin(args.server, f"DROP DATABASE IF EXISTS {DB_NAME}")
+        for database in _databases.values():
+            database.close()
+        if not args.keep_db:
+            for name in names:
+                admin(args.server, f"DROP DATABASE IF EXISTS {name}")
 
 
-def run(args) -> None:
+_databases: dict = {}
+
+
+def use(name: str):
+    """Make the database `name` Django's default (one persistent connection per database)."""
+    from django.db import connections
+
+    if name not in _databases:
+        settings = {**connections.settings["default"], "NAME": name}
+        _databases[name] = connections["default"].__class__(settings, alias="default")
+    connections["default"] = _databases[name]
+    return _databases[name]
+
+
+def run(args, names: list[str]) -> None:
     from django.core.management import call_command
-    from django.db import connection
 
+    small, large = args.sizes
+    for name, size in zip(names, args.sizes, strict=True):
+        connection = use(name)
+        call_command("migrate", verbosity=0)
+        agents = make_agents()
+        fill(connection, 1, small, len(agents))
+        if size > small:
+            fill(connection, small + 1, size, len(agents))
+    filters = bench_filters(use(names[0]), agents)  # fresh databases: the same agent ids in both
+    at = measure_all(filters, names, args.runs)
+    rows = compare(filters, at[names[0]], at[names[1]])
+    print_table(rows, small, large)
+    import report  # bench/report.py: the rows of `make bench`'s table (a no-op when run by hand)
+
+    for row in rows:  # one row per filter; `make bench` shows each metric's worst filter
+        for part, key in (("table query", "table"), ("page request", "request")):
+            report.result(bench="records_dashboard", metric=f"{part} / its SQL at {large} rows", detail=row["filter"],
+                          value=row[f"{key}_ratio"], target="<= 2")  # fmt: skip
+            report.result(bench="records_dashboard", metric=f"{part}, {large} / {small} rows", detail=row["filter"],
+                          value=row[f"{key}_growth"], target="<= 1.5")  # fmt: skip
+
+
+def compare(filters, at_small: dict, at_large: dict) -> list[dict]:
+    """The issue's ratios, per filter, at the large size: server time / the same SQL run directly,
+    and large-size time / small-size time; for the table's query (the selector) and the whole page."""
+    rows = []
+    for name in filters:
+        big, little = at_large[name], at_small[name]
+        row = {"filter": name, "matches": big["matches"]}
+        for key in ("table", "request"):
+            row[key], row[f"{key}_sql"] = big[key], big[f"{key}_sql"]
+            row[f"{key}_ratio"] = big[key] / big[f"{key}_sql"]
+            row[f"{key}_growth"] = big[key] / little[key]
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict], small: int, large: int) -> None:
+    growth = f"{large // 1000}k/{small // 1000}k" if large < 1_000_000 else f"{large // 1_000_000}M/{small // 1000}k"
+    print()
+    print(f"At {large:,} rows (ms, p50). 'table' = the first page's query through the ORM (the selector);")
+    print("'request' = the whole page through Django (middleware, session, auth, form, template) and 'SQL' =")
+    print(f"every statement it ran, run directly; 'python' = request - SQL; {growth} = p50 at {large:,} / {small:,}.")
+    print(
+        f"{'filter':<26} {'matches':>8} {'table':>6} {'SQL':>5} {'ratio':>6} {growth:>8} | "
+        f"{'request':>8} {'SQL':>5} {'python':>6} {'ratio':>6} {growth:>8}"
+    )
+    for row in rows:
+        print(
+            f"{row['filter']:<26} {row['matches']:>8} {row['table']:>6.1f} {row['table_sql']:>5.1f} "
+            f"{row['table_ratio']:>6.2f} {row['table_growth']:>8.2f} | {row['request']:>8.1f} "
+            f"{row['request_sql']:>5.1f} {row['request'] - row['request_sql']:>6.1f} {row['request_ratio']:>6.2f} "
+            f"{row['request_growth']:>8.2f}"
+        )
+    print("targets: ratio (server time / the same SQL run directly) <= 2; growth (1M/100k) <= 1.5")
+
+
+def make_agents() -> list:
     from agents.models import Agent
 
-    call_command("migrate", verbosity=0)
-    agents = [
+    return [
         Agent.objects.create(name=f"Agent {i:02d}", follow_me_number=f"+9198765{i:05d}", smartflo_id=str(100000 + i))
         for i in range(1, 11)
     ]
-    small, large = args.sizes
-    fill(connection, 1, small, len(agents))
-    filters = bench_filters(connection, agents)
-    at_small = measure_all(filters, args.runs)
-    fill(connection, small + 1, large, len(agents))
-    at_large = measure_all(filters, args.runs)
-
-    print()
-    print("At 1,000,000 rows (ms, p50). 'table' = the first page's queries through the ORM (the selector);")
-    print("'request' = the whole page through Django (middleware, session, template). 1M/100k on both.")
-    print(
-        f"{'filter':<26} {'matches':>8} {'table':>6} {'SQL':>5} {'ratio':>6} {'1M/100k':>8} | "
-        f"{'request':>8} {'SQL':>5} {'ratio':>6} {'1M/100k':>8}"
-    )
-    for name in filters:
-        big, little = at_large[name], at_small[name]
-        print(
-            f"{name:<26} {big['matches']:>8} {big['query']:>6.1f} {big['query_sql']:>5.1f} "
-            f"{big['query'] / big['query_sql']:>6.2f} {big['query'] / little['query']:>8.2f} | "
-            f"{big['server']:>8.1f} {big['sql']:>5.1f} {big['server'] / big['sql']:>6.2f} "
-            f"{big['server'] / little['server']:>8.2f}"
-        )
-    print("targets: ratio (server time / the same SQL run directly) <= 2; 1M/100k <= 1.5")
 
 
 def fill(connection, first: int, last: int, agents: int) -> None:
@@ -128,7 +189,7 @@ def fill(connection, first: int, last: int, agents: int) -> None:
         cursor.execute("VACUUM ANALYZE calls_callrecord")
         cursor.execute("SELECT count(*) FROM calls_callrecord")
         (count,) = cursor.fetchone()
-    print(f"table holds {count} rows (filled in {time.perf_counter() - began:.1f}s)", flush=True)
+    print(f"{connection.settings_dict['NAME']} holds {count} rows (filled in {time.perf_counter() - began:.1f}s)")
 
 
 def bench_filters(connection, agents) -> dict[str, dict[str, str]]:
@@ -157,95 +218,89 @@ def bench_filters(connection, agents) -> dict[str, dict[str, str]]:
     }
 
 
-def measure_all(filters: dict[str, dict[str, str]], runs: int) -> dict[str, dict[str, float]]:
+def measure_all(filters: dict[str, dict[str, str]], names: list[str], runs: int) -> dict[str, dict[str, dict]]:
+    """`{database: {filter: {"request", "request_sql", "table", "table_sql", "matches"}}}` (p50s in ms)."""
     from django.contrib.auth import get_user_model
     from django.http import QueryDict
     from django.test import Client
 
-    from agents.models import Agent
     from calls.records_forms import RecordFilterForm
-    from calls.records_selectors import RecordScope, call_record_table, call_records_filter, call_records_visible_to
-
-    user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
-        "bench", password="bench-only-password"
+    from calls.records_selectors import (
+        RecordScope,
+        call_record_table,
+        call_records_filter,
+        call_records_visible_to,
+        record_filter_agents,
     )
-    client = Client()
-    client.force_login(user)
-    results = {}
+
     scope = RecordScope(supervisor=True)
-    for name, params in filters.items():
-        server, sql = measure(client, params, runs)
-        query = QueryDict(mutable=True)
-        query.update(params)
-        form = RecordFilterForm(query, agents=list(Agent.objects.all()))
-        filters_ = form.filters()
-        page = int(params.get("page", "1"))
+    clients = {}
+    for name in names:
+        use(name)
+        clients[name] = Client()
+        clients[name].force_login(get_user_model().objects.create_superuser("bench", password="bench-only-password"))
+    results: dict[str, dict[str, dict]] = {name: {} for name in names}
+    for label, params in filters.items():
+        requests, tables = {}, {}
+        for name in names:
+            use(name)
+            query = QueryDict(mutable=True)
+            query.update(params)
+            form = RecordFilterForm(query, agents=record_filter_agents(scope=scope))
+            filters_, page = form.filters(), int(params.get("page", "1"))
 
-        def table(filters_=filters_, form=form, page=page):
-            return call_record_table(scope=scope, filters=filters_, sort=form.sort_key(), page=page)
+            def request(client=clients[name], params=params):
+                response = client.get(PAGE, params)
+                assert response.status_code == 200, response.status_code
 
-        query_time, query_sql = measure_call(table, runs)
-        capped = call_records_filter(call_records_visible_to(scope), filters_)
-        matches = capped.order_by()[:10001].count()
-        results[name] = {
-            "server": server,
-            "sql": sql,
-            "query": query_time,
-            "query_sql": query_sql,
-            "matches": f"{matches}" if matches <= 10000 else "10000+",
-        }
+            def table(filters_=filters_, form=form, page=page):
+                return call_record_table(scope=scope, filters=filters_, sort=form.sort_key(), page=page)
+
+            requests[name], tables[name] = request, table
+            matches = call_records_filter(call_records_visible_to(scope), filters_).order_by()[:10001].count()
+            results[name][label] = {"matches": f"{matches}" if matches <= 10000 else "10000+"}
+        for kind, functions in (("request", requests), ("table", tables)):
+            for name, (p50, sql) in measure(functions, runs).items():
+                results[name][label].update({kind: p50, f"{kind}_sql": sql})
         print(
-            f"  {name:<26} request p50 {server:7.1f} ms (its SQL {sql:6.1f} ms)   "
-            f"table query p50 {query_time:6.1f} ms (its SQL {query_sql:6.1f} ms)",
+            f"  {label:<24}"
+            + "".join(
+                f" | {name.rsplit('_', 1)[-1]:>7}: page {r['request']:6.1f} ms (SQL {r['request_sql']:5.1f}),"
+                f" table {r['table']:5.1f} ms (SQL {r['table_sql']:5.1f})"
+                for name, r in ((name, results[name][label]) for name in names)
+            ),
             flush=True,
         )
     return results
 
 
-def measure_call(function, runs: int) -> tuple[float, float]:
-    """p50 of a selector call, and of running the SQL it ran directly."""
-    from django.db import connection
+def measure(functions: dict, runs: int) -> dict[str, tuple[float, float]]:
+    """For each database, p50 of its function and p50 of running the SQL statements it ran
+    directly on the same connection; every run times them all, one after the other."""
     from django.test.utils import CaptureQueriesContext
 
-    function()
-    times = []
+    statements = {}
+    for name, function in functions.items():
+        connection = use(name)
+        for _ in range(2):  # warm caches and the connection
+            function()
+        with CaptureQueriesContext(connection) as captured:
+            function()
+        statements[name] = [q["sql"] for q in captured.captured_queries]
+    times = {name: ([], []) for name in functions}
     for _ in range(runs):
-        began = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - began) * 1000)
-    with CaptureQueriesContext(connection) as captured:
-        function()
-    return statistics.median(times), run_sql([q["sql"] for q in captured.captured_queries], runs)
-
-
-def run_sql(statements: list[str], runs: int) -> float:
-    from django.db import connection
-
-    times = []
-    with connection.cursor() as cursor:
-        for _ in range(runs):
+        for name, function in functions.items():
+            connection = use(name)
             began = time.perf_counter()
-            for statement in statements:
-                cursor.execute(statement)
-                cursor.fetchall()
-            times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
-
-
-def measure(client, params: dict[str, str], runs: int) -> tuple[float, float]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(2):  # warm caches and the connection
-        assert client.get("/calls/records/", params).status_code == 200
-    server_times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        client.get("/calls/records/", params)
-        server_times.append((time.perf_counter() - began) * 1000)
-    with CaptureQueriesContext(connection) as captured:
-        client.get("/calls/records/", params)
-    return statistics.median(server_times), run_sql([q["sql"] for q in captured.captured_queries], runs)
+            function()
+            times[name][0].append((time.perf_counter() - began) * 1000)
+            with connection.cursor() as cursor:
+                began = time.perf_counter()
+                for statement in statements[name]:
+                    cursor.execute(statement)
+                    cursor.fetchall()
+                times[name][1].append((time.perf_counter() - began) * 1000)
+    return {name: (statistics.median(page), statistics.median(sql)) for name, (page, sql) in times.items()}
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from calls.records_selectors import (
     call_records_visible_to,
     parse_bound,
 )
+from contactcenter.core.schema import error_responses
 
 
 class CallRecordOutputSerializer(serializers.Serializer):
@@ -76,6 +77,8 @@ class CallRecordPagination(PageNumberPagination):
 class CallRecordListApi(APIView):
     """Synced call records, newest first."""
 
+    pagination_class = CallRecordPagination
+
     class FilterSerializer(serializers.Serializer):
         agent = serializers.IntegerField(required=False, min_value=1, help_text="Local agent id.")
         direction = serializers.ChoiceField(required=False, choices=CallDirection.values)
@@ -126,7 +129,7 @@ class CallRecordListApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="Up to 500."),
         ],
-        responses={200: CallRecordOutputSerializer(many=True)},
+        responses={200: CallRecordOutputSerializer(many=True), **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
         query = self.FilterSerializer(data=request.query_params)
@@ -134,7 +137,7 @@ class CallRecordListApi(APIView):
         scope = RecordScope.for_user(request.user)
         records = call_records_filter(call_records_visible_to(scope), query.filters())
         records = records.defer("raw").order_by("-started_at", "-id")
-        paginator = CallRecordPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(records, request, view=self)
         data = CallRecordOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)

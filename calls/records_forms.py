@@ -29,7 +29,8 @@ class RecordFilterForm(forms.Form):
     hour = forms.IntegerField(required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, data: QueryDict, *, agents: list, **kwargs) -> None:
+    def __init__(self, data: QueryDict, *, agents: list[tuple[int, str]], **kwargs) -> None:
+        """`agents`: the `(id, name)` pairs a supervisor can filter by; none drops the field."""
         data = data.copy()
         if "from" not in data and "to" not in data:
             today = timezone.localdate()
@@ -42,7 +43,7 @@ class RecordFilterForm(forms.Form):
         )
         self.fields["to"] = forms.CharField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
         self.order_fields(["from", "to"])
-        self.fields["agent"].choices = [("", "All agents"), *[(str(a.pk), a.name) for a in agents]]
+        self.fields["agent"].choices = [("", "All agents"), *[(str(pk), name) for pk, name in agents]]
         self.fields["agent"].choices.append((NO_AGENT, "No agent"))
         if not agents:
             del self.fields["agent"]

@@ -11,18 +11,27 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, Max, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import CallRecord, CallRecordStatus, CallRecordSyncRun, CallRecordSyncRunStatus
+from calls.models import (
+    CallDirection,
+    CallRecord,
+    CallRecordStatus,
+    CallRecordSyncRun,
+    CallRecordSyncRunStatus,
+    minutes_seconds,
+)
 from calls.selectors import agent_for_user
 from contactcenter.core.roles import is_supervisor
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -80,13 +89,17 @@ def parse_bound(value: str, *, end: bool = False) -> datetime:
     zone = timezone.get_current_timezone()
     if len(text) == 10:
         day = date.fromisoformat(text)
-        moment = datetime.combine(day, time.max if end else time.min)
-        return timezone.make_aware(moment, zone)
-    parsed = datetime.fromisoformat(text)
-    if timezone.is_naive(parsed):
-        if end and len(text) == 16:  # "HH:MM" as an end means the whole minute
-            parsed = parsed.replace(second=59, microsecond=999999)
-        parsed = timezone.make_aware(parsed, zone)
+        parsed = timezone.make_aware(datetime.combine(day, time.max if end else time.min), zone)
+    else:
+        parsed = datetime.fromisoformat(text)
+        if timezone.is_naive(parsed):
+            if end and len(text) == 16:  # "HH:MM" as an end means the whole minute
+                parsed = parsed.replace(second=59, microsecond=999999)
+            parsed = timezone.make_aware(parsed, zone)
+    try:
+        parsed.astimezone(UTC)  # what the database compares: year 1 or 9999 may not fit
+    except OverflowError:
+        raise ValueError("out of range") from None
     return parsed
 
 
@@ -159,19 +172,54 @@ def call_record_get(*, scope: RecordScope, call_id: str) -> CallRecord:
     return record
 
 
-def record_filter_agents(*, scope: RecordScope) -> list[Agent]:
-    """The agents a supervisor can filter by (agents only ever see their own records)."""
+def record_filter_agents(*, scope: RecordScope) -> list[tuple[int, str]]:
+    """`(id, name)` of the agents a supervisor can filter by (agents only ever see their own records)."""
     if not scope.supervisor:
         return []
-    return list(Agent.objects.only("id", "name", "is_active"))
+    return list(Agent.objects.values_list("id", "name"))
 
 
 # --- The dashboard table ---------------------------------------------------------------------
 
 
+class RecordRow(NamedTuple):
+    """One row of the dashboard table, ready to display: only the columns the table shows (not
+    the tokenised recording URL, only whether there is one), times in the display zone."""
+
+    call_id: str
+    started: datetime
+    direction: str  # the label; "" when Smartflo sent none
+    status: str  # the value (for styling); "" when Smartflo sent none
+    status_label: str
+    agent_name: str
+    did_number: str
+    client_number: str
+    duration: str  # "m:ss"
+    talk_time: str  # "m:ss"
+    hangup_cause: str
+    has_recording: bool
+
+
+_TABLE_COLUMNS = (
+    "call_id",
+    "started_at",
+    "direction",
+    "status",
+    "agent_name",
+    "did_number",
+    "client_number",
+    "call_duration",
+    "answered_seconds",
+    "hangup_cause",
+    "has_recording",
+)
+_DIRECTION_LABELS = dict(CallDirection.choices)
+_STATUS_LABELS = dict(CallRecordStatus.choices)
+
+
 @dataclass(frozen=True)
 class RecordsPage:
-    rows: list[CallRecord]
+    rows: list[RecordRow]
     number: int
     page_size: int
     count: int  # exact up to the cap
@@ -209,24 +257,87 @@ def call_record_table(
 ) -> RecordsPage:
     """One page of the filtered records, sorted, with a count that stops at the cap.
 
-    Two queries: a capped count (COUNT over a LIMITed subquery: constant cost however big the
-    table) and the page itself (an index scan in sort order with LIMIT/OFFSET, OFFSET bounded by
-    the cap too). Past the cap the table says "10,000+": narrow the filters or export.
+    One query: the page (an index scan in sort order with LIMIT/OFFSET, reading only the columns
+    the table shows) carries the capped count as a column computed once (COUNT over a LIMITed
+    subquery: constant cost however big the table). Only a page with no rows to carry it, past
+    the last page, asks the count on its own, and is then clamped to the last page.
+    Past the cap the table says "10,000+": narrow the filters or export.
     """
     sort = normalise_sort(sort)
     page_size = settings.CDR_DASHBOARD_PAGE_SIZE
     cap = settings.CDR_DASHBOARD_COUNT_CAP
     records = call_records_filter(call_records_visible_to(scope), filters)
-    count = records.order_by()[: cap + 1].count()
-    capped = count > cap
-    count = min(count, cap)
-    pages = max(1, -(-count // page_size))
-    number = min(max(1, page), pages)
+    number = max(1, page)
+    offset = (number - 1) * page_size
+    rows, total = _table_page(records, sort, offset, page_size, cap) if offset < cap else ([], None)
+    if total is None:
+        total = 0 if number == 1 else records.order_by()[: cap + 1].count()
+        pages = max(1, -(-min(total, cap) // page_size))
+        if number > pages:  # past the end: show the last page
+            number = pages
+            offset = (number - 1) * page_size
+            rows = _table_page(records, sort, offset, page_size, cap)[0] if total else []
+    return RecordsPage(
+        rows=rows, number=number, page_size=page_size, count=min(total, cap), capped=total > cap, sort=sort
+    )
+
+
+def _table_page(
+    records: QuerySet[CallRecord], sort: str, offset: int, limit: int, cap: int
+) -> tuple[list[RecordRow], int | None]:
+    """The rows of one page, and the capped count (None when the page has no rows)."""
     columns = SORTS[sort.lstrip("-")]
     ordering = [f"-{c}" for c in columns] if sort.startswith("-") else list(columns)
-    offset = (number - 1) * page_size
-    rows = list(records.defer("raw").order_by(*ordering)[offset : offset + page_size]) if count else []
-    return RecordsPage(rows=rows, number=number, page_size=page_size, count=count, capped=capped, sort=sort)
+    try:
+        capped, params = records.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    except EmptyResultSet:  # records.none(): an agent sign-in with no agent
+        return [], None
+    fetched = list(
+        records.annotate(
+            has_recording=ExpressionWrapper(~Q(recording_url=""), output_field=BooleanField()),
+            # uncorrelated: the database computes it once per query, not once per row
+            total=RawSQL(  # noqa: S611 (`capped` is SQL the ORM compiled, its values are parameters)
+                f"SELECT COUNT(*) FROM ({capped}) AS capped",  # noqa: S608
+                params,
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by(*ordering)
+        .values_list(*_TABLE_COLUMNS, "total")[offset : offset + limit]
+    )
+    zone = timezone.get_current_timezone()
+    directions, statuses = _DIRECTION_LABELS, _STATUS_LABELS
+    rows = [
+        RecordRow(
+            call_id,
+            started_at.astimezone(zone),
+            directions.get(direction, direction),
+            status,
+            statuses.get(status, status),
+            agent_name,
+            did_number,
+            client_number,
+            minutes_seconds(duration),
+            minutes_seconds(talk),
+            hangup_cause,
+            has_recording,
+        )
+        for (
+            call_id,
+            started_at,
+            direction,
+            status,
+            agent_name,
+            did_number,
+            client_number,
+            duration,
+            talk,
+            hangup_cause,
+            has_recording,
+            _,
+        ) in fetched
+    ]
+    return rows, (fetched[0][-1] if fetched else None)
 
 
 # --- Charts ----------------------------------------------------------------------------------
@@ -398,5 +509,7 @@ def _csv_safe(text: str) -> str:
 
 
 def call_record_sync_status() -> CallRecordSyncRun | None:
-    """The latest sync run that ran (skipped ones are left out): one query."""
-    return CallRecordSyncRun.objects.exclude(status=CallRecordSyncRunStatus.SKIPPED).first()
+    """The latest sync run that ran (skipped ones are left out): one query, a backward walk of
+    the primary key (runs are numbered as they start) that stops at the first run that ran,
+    however many runs a year of syncs every five minutes leaves."""
+    return CallRecordSyncRun.objects.exclude(status=CallRecordSyncRunStatus.SKIPPED).order_by("-id").first()
