@@ -22,7 +22,9 @@ How a run works (see docs/call-records.md):
   COALESCE(NULLIF(new, 0), old), nullable ones as COALESCE(new, old).
 * **Not stored again.** Records older than CALL_RECORD_RETENTION_DAYS (the daily purge would
   delete them), and records of a customer whose data was erased (`erase_personal_data`) that
-  started before the erasure: the erased numbers' keyed hashes are loaded once per run.
+  started before the erasure: the erased numbers' keyed hashes are loaded once per run, and
+  reloaded if an erasure happened meanwhile (one small query per page, in the page's transaction
+  after the lease renewal: an erasure locks the lease row, so it and a page never interleave).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.models import CallRecord, CallRecordSyncRun, CallRecordSyncState, OutboundCall
 from calls.models import CallRecordSyncRunStatus as RunStatus
-from contactcenter.core.selectors import erased_number_lookup
+from contactcenter.core.selectors import erased_number_lookup, erased_numbers_version
 from contactcenter.core.services.retention import retention_cutoff
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 from contactcenter.smartflo import CallRecord as ProviderRecord
@@ -356,6 +358,7 @@ class _Links:
 
     def __init__(self) -> None:
         self.keep_after = retention_cutoff("CALL_RECORD_RETENTION_DAYS")
+        self.erased_version = erased_numbers_version()  # read first: a change meanwhile reloads
         self.erased_at = erased_number_lookup()  # None when no number was ever erased: no check
         self.by_smartflo_id: dict[str, int] = {}
         self.by_number: dict[str, int] = {}
@@ -382,14 +385,27 @@ class _Links:
             if call_id:
                 self.calls_by_call_id[call_id] = pk
 
+    def erasures_changed(self) -> bool:
+        """Reload the erased numbers if one was erased since they were loaded (True then): an
+        erasure made while a run walks its pages must not be undone by the pages still to come."""
+        version = erased_numbers_version()
+        if version == self.erased_version:
+            return False
+        self.erased_version = version
+        self.erased_at = erased_number_lookup()
+        return True
+
     def unwanted(self, record: ProviderRecord) -> bool:
         """Past CALL_RECORD_RETENTION_DAYS, or a call of an erased customer from before the erasure."""
         if self.keep_after is not None and record.started_at < self.keep_after:
             return True
+        return self.erased(_phone(record.client_number), record.started_at)
+
+    def erased(self, client_number: str, started_at: datetime) -> bool:
         if self.erased_at is None:
             return False
-        erased = self.erased_at(_phone(record.client_number))
-        return erased is not None and record.started_at <= erased
+        erased = self.erased_at(client_number)
+        return erased is not None and started_at <= erased
 
     def agent(self, record: ProviderRecord, agent_number: str) -> int | None:
         return self.by_smartflo_id.get(record.agent_id) or self.by_number.get(agent_number)
@@ -434,7 +450,9 @@ def _store_page(
         links.load_calls(list(fresh.values()))
         rows = [_row(record, links, now) for record in fresh.values()]
     with transaction.atomic():
-        _lease_renew(owner)
+        _lease_renew(owner)  # waits for an erasure in progress: it locks this row (erasure.py)
+        if links.erasures_changed() and rows:
+            rows = [row for row in rows if not links.erased(row["client_number"], row["started_at"])]
         if rows:
             _upsert(rows)
         run.pages += 1

@@ -6,13 +6,19 @@ cannot be reached (connection refused, timeout) reads miss, writes are dropped, 
 answers True: "nobody else is known to hold this key", so a caller that uses it as a short lock
 (the live board's poll) goes ahead on its own instead of waiting for a holder that cannot exist.
 Any other Redis error (a bad command) is a bug and still raises.
+
+A Redis that does not answer at all (a dead host, a dropped network) costs a full socket timeout
+per operation, many per page: so after one unreachable error the cache skips Redis altogether for
+`UNREACHABLE_PAUSE_SECONDS` (per process and Redis location), answering as above without trying,
+then tries again. A Redis that comes back is used again at most that long afterwards.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
@@ -36,70 +42,53 @@ def _warn(operation: str, exc: Exception) -> None:
 
 
 class ResilientRedisCache(RedisCache):
-    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+    #: After an unreachable error, Redis is not tried again for this long (a circuit breaker).
+    UNREACHABLE_PAUSE_SECONDS = 5.0
+    #: Redis location -> time.monotonic() until which it is skipped; shared by the per-thread
+    #: instances Django makes of one cache, so one slow failure spares every thread.
+    _paused_until: ClassVar[dict[tuple[str, ...], float]] = {}
+
+    def _pause_key(self) -> tuple[str, ...]:
+        return tuple(self._servers)
+
+    def _guarded(self, operation: str, fallback: Any, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)`, or `fallback` while Redis is paused or when it turns out unreachable."""
+        key = self._pause_key()
+        if time.monotonic() < self._paused_until.get(key, 0.0):
+            return fallback
         try:
-            return super().get(key, default, version)
+            return call(*args)
         except UNREACHABLE as exc:
-            _warn("get", exc)
-            return default
+            self._paused_until[key] = time.monotonic() + self.UNREACHABLE_PAUSE_SECONDS
+            _warn(operation, exc)
+            return fallback
+
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        return self._guarded("get", default, super().get, key, default, version)
 
     def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
-        try:
-            return super().get_many(keys, version)
-        except UNREACHABLE as exc:
-            _warn("get_many", exc)
-            return {}
+        return self._guarded("get_many", {}, super().get_many, keys, version)
 
     def has_key(self, key: str, version: int | None = None) -> bool:
-        try:
-            return super().has_key(key, version)
-        except UNREACHABLE as exc:
-            _warn("has_key", exc)
-            return False
+        return self._guarded("has_key", False, super().has_key, key, version)
 
     def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        try:
-            return super().add(key, value, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("add", exc)
-            return True
+        return self._guarded("add", True, super().add, key, value, timeout, version)
 
     def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
-        try:
-            super().set(key, value, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("set", exc)
+        self._guarded("set", None, super().set, key, value, timeout, version)
 
     def set_many(self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list[str]:
-        try:
-            return super().set_many(data, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("set_many", exc)
-            return list(data)
+        return self._guarded("set_many", list(data), super().set_many, data, timeout, version)
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        try:
-            return super().touch(key, timeout, version)
-        except UNREACHABLE as exc:
-            _warn("touch", exc)
-            return False
+        return self._guarded("touch", False, super().touch, key, timeout, version)
 
     def delete(self, key: str, version: int | None = None) -> bool:
-        try:
-            return super().delete(key, version)
-        except UNREACHABLE as exc:
-            _warn("delete", exc)
-            return False
+        return self._guarded("delete", False, super().delete, key, version)
 
     def delete_many(self, keys: Any, version: int | None = None) -> None:
-        try:
-            super().delete_many(keys, version)
-        except UNREACHABLE as exc:
-            _warn("delete_many", exc)
+        self._guarded("delete_many", None, super().delete_many, keys, version)
 
     def clear(self) -> bool:
-        try:
-            return super().clear()
-        except UNREACHABLE as exc:
-            _warn("clear", exc)
-            return False
+        return self._guarded("clear", False, super().clear)

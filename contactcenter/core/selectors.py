@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Count, Max
 
 from contactcenter.core.models import ErasedNumber
 
@@ -17,15 +18,15 @@ _KEY_PURPOSE = b"contactcenter.erasure.number-hash"
 def erasure_hash_keys() -> list[bytes]:
     """The key new tombstones are hashed with, then older keys that may have hashed earlier ones.
 
-    ERASURE_HASH_KEY when set (one key: it exists so that the list outlives SECRET_KEY
-    rotations); else keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS, so that a rotation
-    with the old key kept as a fallback still recognises tombstones made before it.
+    ERASURE_HASH_KEY when set (it exists so that the list outlives SECRET_KEY rotations), then
+    keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS: tombstones made before
+    ERASURE_HASH_KEY was set were hashed with those, and hold no number to re-hash them with, so
+    they are recognised under their own key for as long as it is SECRET_KEY or a fallback.
     """
     configured = getattr(settings, "ERASURE_HASH_KEY", "")
-    if configured:
-        return [configured.encode()]
     secret_keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [hmac.new(key.encode(), _KEY_PURPOSE, hashlib.sha256).digest() for key in secret_keys if key]
+    derived = [hmac.new(key.encode(), _KEY_PURPOSE, hashlib.sha256).digest() for key in secret_keys if key]
+    return [configured.encode(), *derived] if configured else derived
 
 
 def number_hash(e164: str, *, key: bytes | None = None) -> str:
@@ -34,11 +35,20 @@ def number_hash(e164: str, *, key: bytes | None = None) -> str:
     return hmac.new(key or erasure_hash_keys()[0], e164.encode(), hashlib.sha256).hexdigest()
 
 
-def erased_number_lookup() -> Callable[[str], datetime | None] | None:
-    """A function telling when an E.164 number was erased (None: never), or None when no number
-    ever was (callers then skip the check entirely).
+def erased_numbers_version() -> tuple[int, int | None, datetime | None]:
+    """Changes whenever the erased-number list does: a new tombstone (count, last id) or a repeat
+    erasure (its date moves). One small aggregate query: cheap enough to ask before every page a
+    long sync stores, so an erasure made meanwhile is honoured without reloading the list."""
+    found = ErasedNumber.objects.aggregate(count=Count("pk"), last=Max("pk"), latest=Max("erased_at"))
+    return found["count"], found["last"], found["latest"]
 
-    Loads the tombstones once: call it once per sync run, not per record.
+
+def erased_number_lookup() -> Callable[[str], datetime | None] | None:
+    """A function telling when an E.164 number was last erased (None: never), or None when no
+    number ever was (callers then skip the check entirely).
+
+    Loads the tombstones once: a long run keeps it, and reloads it only when
+    `erased_numbers_version()` says the list changed.
     """
     erased = dict(ErasedNumber.objects.values_list("number_hash", "erased_at"))
     if not erased:
@@ -48,10 +58,7 @@ def erased_number_lookup() -> Callable[[str], datetime | None] | None:
     def erased_at(e164: str) -> datetime | None:
         if not e164:
             return None
-        for key in keys:
-            found = erased.get(number_hash(e164, key=key))
-            if found is not None:
-                return found
-        return None
+        found = [erased[digest] for key in keys if (digest := number_hash(e164, key=key)) in erased]
+        return max(found, default=None)
 
     return erased_at

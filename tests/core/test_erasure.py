@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -10,7 +11,7 @@ from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
-from django.db import models
+from django.db import connection, connections, models
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -26,8 +27,9 @@ from calls.models import (
     RingingAlert,
 )
 from calls.services import call_records_sync
+from calls.services.events import call_event_ingest
 from contactcenter.core.models import ErasedNumber
-from contactcenter.core.selectors import erased_number_lookup, number_hash
+from contactcenter.core.selectors import erased_number_lookup, erasure_hash_keys, number_hash
 from contactcenter.core.services import personal_data_erase
 from contactcenter.smartflo import format_ist
 from masking.models import MaskingRoute, MaskingRule, MaskingSession, ResolutionLog
@@ -35,6 +37,7 @@ from masking.services import masking_number_create, masking_rule_create
 from masking.services.sessions import masking_session_create
 from otp.codes import hash_code
 from otp.models import OtpChallenge, OtpProviderRequest, OtpState
+from tests.needs import skip_or_fail
 from tests.records.conftest import hours_ago, make_record
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +58,7 @@ OTHER = "+919845022222"
 THIRD = "+919845033333"
 MASKING = "+918069000111"
 POOL = "+918069000999"
+ANSWERED_BY_ASHA = "1716000004.000004"
 
 
 def mentions_of_the_person() -> dict[str, int]:
@@ -122,6 +126,16 @@ def seeded(make_user):
     )
     CallEvent.objects.create(call_id="1716000009.000009", fingerprint="f2", payload={"caller_id_number": "09845011111"})
     CallEvent.objects.create(call_id=unrelated_call.call_id, fingerprint="f3", payload={"caller_id_number": THIRD})
+    # Another customer's call that Asha answered: Smartflo names her own number in the event.
+    call_event_ingest(
+        payload={
+            "$call_id": ANSWERED_BY_ASHA,
+            "$event": "customer_answered",
+            "$direction": "inbound",
+            "$caller_id_number": THIRD,
+            "$answered_agent_number": asha.follow_me_number,
+        }
+    )
     RingingAlert.objects.create(agent=asha, call_id="1716000009.000009", caller_number=DIGITS)
     RingingAlert.objects.create(agent=asha, call_id="1716000008.000008", caller_number=THIRD)
     IdempotentRequest.objects.create(
@@ -297,6 +311,24 @@ def test_an_agents_own_number_is_blanked_and_the_agent_deactivated(seeded):
     assert OutboundCall.objects.filter(agent=asha).count() == 3  # the calls stay
 
 
+def test_an_agents_own_number_is_blanked_in_other_customers_call_events_not_deleted(seeded):
+    asha = seeded["asha"]
+    answered = CallEvent.objects.get(call_id=ANSWERED_BY_ASHA)
+    assert answered.payload["answered_agent_number"] == asha.follow_me_number
+    events = CallEvent.objects.count()
+
+    output = erase("--phone", asha.follow_me_number)
+
+    assert CallEvent.objects.count() == events  # no customer's event is lost
+    kept = CallEvent.objects.get(pk=answered.pk)
+    assert kept.payload["answered_agent_number"] == ""
+    assert kept.payload["caller_id_number"] == THIRD and kept.payload["event"] == "customer_answered"
+    # The old fingerprint was an unkeyed hash of the payload with the number in it.
+    assert kept.fingerprint != answered.fingerprint
+    assert "calls_callevent: 1 anonymised" in output.splitlines()
+    assert "calls_callevent" not in output.replace("calls_callevent: 1 anonymised", "")
+
+
 def test_our_own_numbers_and_non_numbers_are_refused(seeded, settings):
     with pytest.raises(CommandError, match="masking numbers"):
         erase("--phone", MASKING)
@@ -347,6 +379,73 @@ def test_a_later_sync_does_not_reimport_the_erased_numbers_records(cdr_sync, san
     assert mentions_of_the_person() == {}
 
 
+def test_an_erasure_during_a_sync_run_is_honoured_by_the_pages_still_to_come(cdr_sync, sandbox, settings):
+    settings.CDR_SYNC_PAGE_SIZE = 2  # one record of the person on the first page, one on a later one
+    start = hours_ago(2)
+    sandbox.insert_records(
+        [
+            {"client_number": client, "start": format_ist(start + timedelta(minutes=minute))}
+            for minute, client in ((5, DIGITS), (6, OTHER[3:]), (7, THIRD[3:]), (8, DIGITS))
+        ]
+    )
+    pages = []
+
+    def erase_after_the_first_page(progress) -> None:
+        pages.append(progress.page_stored)
+        if len(pages) == 1:
+            assert CallRecord.objects.filter(client_number=PERSON).count() == 1
+            personal_data_erase(phone=PERSON)  # the request arrives while the run goes on
+
+    run = call_records_sync(start=start, trigger="manual", on_progress=erase_after_the_first_page)
+
+    assert run.status == "succeeded" and len(pages) > 1
+    assert not CallRecord.objects.filter(client_number=PERSON).exists()
+    assert set(CallRecord.objects.values_list("client_number", flat=True)) == {OTHER, THIRD}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erasure_waits_for_a_page_being_stored_then_deletes_its_record(cdr_sync, sandbox, monkeypatch):
+    """The page checked the erased numbers before the erasure; its upsert must not win. The
+    erasure locks the sync's lease row, which the page holds until it commits."""
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL (row locks): set DATABASE_URL=postgres://...")
+    from calls.services import records
+
+    sandbox.insert_records([{"client_number": DIGITS, "start": format_ist(hours_ago(1))}])
+    at_upsert, erased = threading.Event(), threading.Event()
+    upsert = records._upsert
+
+    def upsert_once_the_erasure_ran(rows):
+        at_upsert.set()
+        erased.wait(timeout=1)  # without the lock the erasure commits meanwhile; with it, it waits
+        upsert(rows)
+
+    monkeypatch.setattr(records, "_upsert", upsert_once_the_erasure_ran)
+    errors = []
+
+    def in_thread(work):
+        def target():
+            try:
+                work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        return threading.Thread(target=target)
+
+    sync = in_thread(lambda: call_records_sync(start=hours_ago(2), trigger="manual"))
+    erasure = in_thread(lambda: (personal_data_erase(phone=PERSON), erased.set()))
+    sync.start()
+    assert at_upsert.wait(timeout=10)
+    erasure.start()
+    for thread in (sync, erasure):
+        thread.join(timeout=30)
+
+    assert not errors, errors
+    assert not CallRecord.objects.filter(client_number=PERSON).exists()
+
+
 def test_a_call_made_after_the_erasure_is_synced_as_new_data(cdr_sync, sandbox):
     erase("--phone", PERSON)
     ErasedNumber.objects.update(erased_at=hours_ago(1))  # erased an hour ago
@@ -368,6 +467,26 @@ def test_tombstones_made_under_the_old_secret_key_still_count_with_it_as_fallbac
 
     settings.SECRET_KEY_FALLBACKS = []
     assert erased_number_lookup()(PERSON) is None  # why ERASURE_HASH_KEY should be set
+
+
+def test_setting_erasure_hash_key_later_keeps_the_earlier_tombstones(settings):
+    settings.ERASURE_HASH_KEY = ""
+    personal_data_erase(phone=PERSON)  # under the key derived from SECRET_KEY
+    derived = ErasedNumber.objects.get().number_hash
+
+    settings.ERASURE_HASH_KEY = "e" * 50
+    assert erased_number_lookup()(PERSON) is not None
+    assert erased_number_lookup()(OTHER) is None
+    personal_data_erase(phone=OTHER)  # a new erasure uses the configured key
+    assert ErasedNumber.objects.filter(number_hash=number_hash(OTHER, key=b"e" * 50)).exists()
+    assert number_hash(OTHER) == number_hash(OTHER, key=b"e" * 50)
+
+    # Erasing the earlier number again re-hashes its tombstone with the configured key.
+    personal_data_erase(phone=PERSON)
+    tombstone = ErasedNumber.objects.get(number_hash=number_hash(PERSON, key=b"e" * 50))
+    assert tombstone.erasures == 2
+    assert not ErasedNumber.objects.filter(number_hash=derived).exists()
+    assert erasure_hash_keys()[0] == b"e" * 50
 
 
 def test_no_erasure_means_no_check_at_all():

@@ -8,12 +8,15 @@ import pytest
 from axes.models import AccessFailureLog, AccessLog
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import CallEvent, CallRecord, IdempotentRequest, OutboundCall, ProviderRequest, RingingAlert
 from calls.services import call_records_sync
 from contactcenter.core.services import personal_data_purge_expired
+from contactcenter.core.services.retention import RULES
 from contactcenter.core.tasks import purge_expired_personal_data
 from contactcenter.smartflo import format_ist
 from otp.models import OtpChallenge, OtpProviderRequest
@@ -189,3 +192,37 @@ def test_a_backfill_does_not_bring_back_records_past_their_retention(cdr_sync, s
 
     assert run.status == "succeeded"
     assert list(CallRecord.objects.values_list("client_number", flat=True)) == ["+919845000004"]
+
+
+def leading_index_columns(model) -> set[str]:
+    """The first column of every index the database holds on the model's table."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {c["columns"][0] for c in constraints.values() if c["index"] and c["columns"]}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.label)
+def test_each_batch_is_found_through_an_index_not_by_scanning_the_table(rule):
+    """A batch takes the oldest rows by date: only an index leading with the date avoids sorting
+    the whole table for each batch. django-axes' tables have none: they are walked by id."""
+    column = rule.model._meta.get_field(rule.date_field).column
+    assert rule.date_indexed == (column in leading_index_columns(rule.model))
+
+
+def test_sign_in_logs_are_walked_by_id_in_batches_whatever_their_dates(retention, settings):
+    settings.RETENTION_BATCH_SIZE = 2
+    # Ids and dates in different orders: kept rows between the old ones.
+    for days in (91, 10, 95, 92, 1, 120, 93):
+        aged(AccessLog, days, "attempt_time", username="asha", ip_address="10.0.0.1", user_agent="x")
+
+    with CaptureQueriesContext(connection) as queries:
+        deleted = personal_data_purge_expired()
+
+    assert deleted == {"axes.AccessLog": 5}
+    assert sorted(
+        round((timezone.now() - t) / DAY) for t in AccessLog.objects.values_list("attempt_time", flat=True)
+    ) == [1, 10]
+    table = AccessLog._meta.db_table
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and table in q["sql"]]
+    assert len(selects) == 3  # two full batches of two, then the last row
+    assert not any("ORDER BY" in sql and "attempt_time" in sql.split("ORDER BY")[1] for sql in selects)

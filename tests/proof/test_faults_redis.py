@@ -16,6 +16,7 @@ import redis
 from django.conf import settings as django_settings
 from django.test import Client
 
+from contactcenter.core.cache import ResilientRedisCache
 from masking.services import masking_number_create, masking_rule_create
 from otp.models import OtpChallenge, OtpState
 from tests.conftest import login
@@ -50,7 +51,7 @@ def private_redis(tmp_path):
 
 
 @pytest.fixture
-def on_private_redis(private_redis, settings):
+def on_private_redis(private_redis, settings, monkeypatch):
     """Cache and Celery broker on the private Redis, tasks really sent (not run eagerly)."""
     from contactcenter.celery import app
 
@@ -63,6 +64,8 @@ def on_private_redis(private_redis, settings):
     # Read before touching settings: Celery loads its configuration from them on first access.
     saved = {"task_always_eager": app.conf.task_always_eager, "broker_url": app.conf.broker_url}
     settings.CACHES = {"default": redis_cache_settings(private_redis.url)}
+    # After an unreachable error the cache leaves Redis alone for a while: short here.
+    monkeypatch.setattr(ResilientRedisCache, "UNREACHABLE_PAUSE_SECONDS", 0.5)
     settings.CELERY_TASK_ALWAYS_EAGER = False  # what /healthz reads
     app.conf.update(task_always_eager=False, broker_url=private_redis.url)
     fresh_pools()
@@ -164,6 +167,7 @@ def test_redis_stopped_pages_and_masking_work_tasks_fail_clearly_then_queue_agai
 
     # --- Redis back (same port): the same process queues tasks and caches again ---------------
     redis_server.start()
+    time.sleep(ResilientRedisCache.UNREACHABLE_PAUSE_SECONDS)  # the cache tries Redis again after its pause
     queued = redis.Redis.from_url(redis_server.url)
     assert Client().get("/healthz").json()["broker"]["ok"] is True
     response, _ = send_otp(api, "9876543212", django_capture_on_commit_callbacks)

@@ -5,7 +5,9 @@ requests, events, pop-up alerts and stored idempotent answers about them), their
 OTP challenges, masking rules and sessions naming them (their routes go with the rule, so the
 number stops routing at once), masking resolution log rows and admin history about them. Rows
 that also belong to someone else keep existing with the number blanked: an agent's follow-me
-number (the agent is deactivated), a note or a record that mentions the number in passing.
+number (the agent is deactivated), a note or a record that mentions the number in passing, and
+a Smartflo event of someone else's call that names the number elsewhere than as its customer
+(every event an agent answers carries `$answered_agent_number`).
 
 Matching: columns that store E.164 are compared exactly; free text and JSON columns (Smartflo's
 payloads write numbers in several forms) are searched in the database for the national number,
@@ -14,11 +16,14 @@ that wants the number to stand alone (not inside a longer run of digits, nor a c
 unrelated value that happens to contain those digits is left alone.
 
 Finally a keyed hash of the number goes into ErasedNumber, so the call-record sync does not
-bring the deleted records back from Smartflo (see calls/services/records.py).
+bring the deleted records back from Smartflo (see calls/services/records.py; a run in progress
+notices it before its next page).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections import Counter
@@ -37,10 +42,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import CallEvent, CallRecord, IdempotentRequest, OutboundCall, RingingAlert
+from calls.models import CallEvent, CallRecord, CallRecordSyncState, IdempotentRequest, OutboundCall, RingingAlert
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.models import ErasedNumber
-from contactcenter.core.selectors import number_hash
+from contactcenter.core.selectors import erasure_hash_keys, number_hash
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164
 from masking.models import MaskingNumber, MaskingRoute, MaskingRule, MaskingSession, ResolutionLog
 from otp.models import OtpChallenge
@@ -54,6 +59,11 @@ DELETED, ANONYMISED = "deleted", "anonymised"
 SWEPT_APPS = ("agents", "calls", "masking", "otp", "core")
 #: Never rewritten: our own masking numbers are not personal data, and tombstones hold no number.
 NOT_SWEPT = (MaskingNumber, ErasedNumber)
+#: Keys of a stored Smartflo event (lower case, without Smartflo's `$`, as ingest stores them) that
+#: name the call's customer: an event naming the number there is about the person's own call.
+#: Any other mention (`answered_agent_number`, `agent_number`, ...) is an agent's own number in
+#: someone else's call: that event is kept, the number blanked.
+CUSTOMER_EVENT_KEYS = frozenset({"caller_id_number", "call_to_number", "customer_number", "client_number"})
 
 
 class ErasureRefused(ApplicationError):
@@ -103,6 +113,15 @@ class NumberPattern:
         # Standing alone: not glued to letters or digits (ids, hashes), nor followed by a dot and
         # digits (Smartflo call ids are "<epoch>.<digits>").
         self.regex = re.compile(rf"(?<![0-9A-Za-z]){prefix}(?:{body})(?![0-9A-Za-z]|\.\d)")
+
+    def names_customer_in(self, payload: Any) -> bool:
+        """Whether a stored Smartflo event names the number as its call's customer."""
+        if not isinstance(payload, dict):
+            return False
+        return any(
+            str(key).strip().lower().lstrip("$") in CUSTOMER_EVENT_KEYS and self.mentioned_in(value)
+            for key, value in payload.items()
+        )
 
     def mentioned_in(self, value: Any) -> bool:
         if isinstance(value, str):
@@ -208,9 +227,11 @@ class _Erasure:
         records |= set(CallRecord.objects.filter(outbound_call__in=call_pks).values_list("pk", flat=True))
         call_ids |= set(CallRecord.objects.filter(pk__in=records).values_list("call_id", flat=True))
 
-        # What hangs off those calls, first (events keep no call once it is gone).
+        # What hangs off those calls, first (events keep no call once it is gone). An event is the
+        # person's when it belongs to one of those calls or names the number as its customer;
+        # one that names it elsewhere (an agent's own number) is someone else's call: blanked below.
         event_payload = [CallEvent._meta.get_field("payload")]
-        events = {e.pk for e in _mentions(CallEvent, p, event_payload)}
+        events = {e.pk for e in _mentions(CallEvent, p, event_payload) if p.names_customer_in(e.payload)}
         self._delete(
             CallEvent.objects.filter(
                 Q(pk__in=events)
@@ -284,6 +305,8 @@ class _Erasure:
                             new = self.pattern.scrubbed(value)
                             blank_to_null = new == "" and f.null and not isinstance(f, models.JSONField)
                             updates[f.attname] = None if blank_to_null else new
+                    if model is CallEvent and "payload" in updates:
+                        updates["fingerprint"] = _erased_event_fingerprint(row.pk, updates["payload"])
                     if updates:
                         model._default_manager.filter(pk=row.pk).update(**updates)
                         changed += 1
@@ -291,6 +314,16 @@ class _Erasure:
 
     def lines(self) -> list[ErasureLine]:
         return [ErasureLine(table, action, count) for (table, action), count in sorted(self.counts.items())]
+
+
+def _erased_event_fingerprint(pk: int, payload: Any) -> str:
+    """A kept event's new fingerprint. The one it had is an unkeyed SHA-256 of the payload as
+    received: next to the blanked payload, trying every number would give the number back. Unique
+    per row, so two events that differed only by the number cannot collide under the
+    one-original-per-fingerprint constraint. (A late redelivery of such an event is then stored
+    as a new one; a late event never moves a call backwards.)"""
+    text = f"erased event {pk}: " + json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _refuse_our_own_numbers(e164: str) -> None:
@@ -306,12 +339,21 @@ def _refuse_our_own_numbers(e164: str) -> None:
 
 
 def _tombstone(e164: str) -> None:
-    """Remember the erasure by a keyed hash (never the number); a repeat just moves the date."""
+    """Remember the erasure by a keyed hash (never the number); a repeat moves the date.
+
+    A repeat also re-hashes, with the current key, a tombstone made under an older one (a
+    SECRET_KEY-derived key, before ERASURE_HASH_KEY was set): the only moment the number is known.
+    """
     now = timezone.now()
-    digest = number_hash(e164)
-    updated = ErasedNumber.objects.filter(number_hash=digest).update(erased_at=now, erasures=F("erasures") + 1)
+    digests = [number_hash(e164, key=key) for key in erasure_hash_keys()]
+    current = digests[0]
+    older = list(ErasedNumber.objects.filter(number_hash__in=digests[1:]).exclude(number_hash=current))
+    erasures = 1 + sum(t.erasures for t in older)
+    if older:
+        ErasedNumber.objects.filter(pk__in=[t.pk for t in older]).delete()
+    updated = ErasedNumber.objects.filter(number_hash=current).update(erased_at=now, erasures=F("erasures") + erasures)
     if not updated:
-        ErasedNumber.objects.create(number_hash=digest, erased_at=now)
+        ErasedNumber.objects.create(number_hash=current, erased_at=now, erasures=erasures)
 
 
 def personal_data_erase(*, phone: str, dry_run: bool = False) -> ErasureReport:
@@ -325,6 +367,9 @@ def personal_data_erase(*, phone: str, dry_run: bool = False) -> ErasureReport:
     _refuse_our_own_numbers(e164)
     erasure = _Erasure(NumberPattern(e164))
     with transaction.atomic():
+        # The call-record sync renews its lease (this row) in each page's transaction, then checks
+        # the erased numbers: holding the row, an erasure never interleaves with a page's upsert.
+        list(CallRecordSyncState.objects.select_for_update().values_list("pk", flat=True))
         erasure.run()
         if dry_run:
             transaction.set_rollback(True)

@@ -11,9 +11,11 @@ Each kind of row has its own setting (0 keeps it for ever), read when the purge 
 
 Deletes go in batches of RETENTION_BATCH_SIZE rows, each its own transaction: locks stay short
 while web requests write the same tables, and a run cut short (time limit, restart) keeps what
-it deleted and leaves the rest to the next day. Expired sign-in sessions are cleared too (what
-`manage.py clearsessions` does). The masking resolution log has its own daily purge
-(`masking.purge_resolution_logs`, MASKING_RESOLUTION_LOG_DAYS).
+it deleted and leaves the rest to the next day. A batch takes the oldest rows through an index
+on the date; django-axes' tables have none on `attempt_time` (and are not ours to migrate), so
+they are walked by primary key instead, each batch starting after the last one's rows. Expired
+sign-in sessions are cleared too (what `manage.py clearsessions` does). The masking resolution
+log has its own daily purge (`masking.purge_resolution_logs`, MASKING_RESOLUTION_LOG_DAYS).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class RetentionRule:
     model: type[models.Model]
     date_field: str
     setting: str
+    #: Whether an index leads with `date_field` (else batches are taken in primary key order).
+    date_indexed: bool = True
 
     @property
     def label(self) -> str:
@@ -54,8 +58,8 @@ RULES: tuple[RetentionRule, ...] = (
     RetentionRule(CallRecord, "started_at", "CALL_RECORD_RETENTION_DAYS"),
     RetentionRule(OtpChallenge, "created_at", "OTP_RETENTION_DAYS"),
     RetentionRule(IdempotentRequest, "created_at", "IDEMPOTENCY_RETENTION_DAYS"),
-    RetentionRule(AccessLog, "attempt_time", "SIGNIN_LOG_RETENTION_DAYS"),
-    RetentionRule(AccessFailureLog, "attempt_time", "SIGNIN_LOG_RETENTION_DAYS"),
+    RetentionRule(AccessLog, "attempt_time", "SIGNIN_LOG_RETENTION_DAYS", date_indexed=False),
+    RetentionRule(AccessFailureLog, "attempt_time", "SIGNIN_LOG_RETENTION_DAYS", date_indexed=False),
 )
 
 
@@ -70,13 +74,19 @@ def retention_cutoff(setting: str, *, now: datetime | None = None) -> datetime |
 def _delete_in_batches(rule: RetentionRule, cutoff: datetime, batch_size: int) -> dict[str, int]:
     """Delete the rule's rows older than `cutoff`; rows deleted per table (cascades included)."""
     manager = rule.model._default_manager
-    due = manager.filter(**{f"{rule.date_field}__lt": cutoff}).order_by(rule.date_field, "pk")
+    due = manager.filter(**{f"{rule.date_field}__lt": cutoff})
+    # Oldest first through the date's index; without one, ordering by the date would sort the
+    # whole table for every batch, so the primary key's order is walked (a single pass per run).
+    due = due.order_by(rule.date_field, "pk") if rule.date_indexed else due.order_by("pk")
     deleted: dict[str, int] = {}
+    after = None
     while True:
         with transaction.atomic():
-            pks = list(due.values_list("pk", flat=True)[:batch_size])
+            batch = due if after is None or rule.date_indexed else due.filter(pk__gt=after)
+            pks = list(batch.values_list("pk", flat=True)[:batch_size])
             if not pks:
                 break
+            after = pks[-1]
             _, per_model = manager.filter(pk__in=pks).delete()
         for label, count in per_model.items():
             if count:
