@@ -16,7 +16,8 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from masking.models import MaskingRoute, ResolutionLog
 
@@ -67,7 +68,7 @@ def _log_sql(vendor: str) -> str:
     return f"INSERT INTO {_table(ResolutionLog)} ({columns}) VALUES ({placeholders})"  # noqa: S608
 
 
-def _lookup_cursor():
+def _lookup_cursor(db: BaseDatabaseWrapper):
     """A cursor for the lookup. On PostgreSQL one that binds parameters on the server, so that
     psycopg prepares the statement after a few runs (its `prepare_threshold`) and PostgreSQL
     stops parsing and planning it for every call: 70 µs of server CPU per lookup became 23, and
@@ -76,21 +77,24 @@ def _lookup_cursor():
     logging), and MASKING_PREPARED_LOOKUP=0 turns it off (for a pooler that cannot carry
     prepared statements: PgBouncer before 1.21 in transaction mode).
     """
-    if connection.vendor != "postgresql" or not getattr(settings, "MASKING_PREPARED_LOOKUP", True):
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    if db.vendor != "postgresql" or not getattr(settings, "MASKING_PREPARED_LOOKUP", True):
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cursor = psycopg.Cursor(db.connection)
+    return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
 
 
 def route_lookup(*, masking_number: str, caller: str, at: datetime) -> tuple[str, int, bool, bool, bool] | None:
     """(callee, rule_id, number_active, window_started, window_not_ended) for the one route of
     (number, caller), or None. The unique (number, caller) constraint means one row at most."""
-    moment = connection.ops.adapt_datetimefield_value(at)
-    with _lookup_cursor() as cursor:
-        cursor.execute(_route_sql(connection.vendor), [moment, moment, masking_number, caller])
+    # The thread's wrapper, looked up once: each attribute read through django.db.connection
+    # costs a trip through the thread-local connection registry.
+    db = connections[DEFAULT_DB_ALIAS]
+    moment = db.ops.adapt_datetimefield_value(at)
+    with _lookup_cursor(db) as cursor:
+        cursor.execute(_route_sql(db.vendor), [moment, moment, masking_number, caller])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -107,12 +111,26 @@ def resolution_log_insert(values: dict[str, Any]) -> None:
 
 
 def resolution_log_insert_many(rows: list[dict[str, Any]]) -> None:
-    """Many ResolutionLog rows in one statement per batch (psycopg pipelines `executemany`)."""
-    adapt = connection.ops.adapt_datetimefield_value
+    """Many ResolutionLog rows at once: on PostgreSQL by COPY (7 µs of client CPU a row, where
+    `executemany` took 26), elsewhere by `executemany`. Errors come out as Django's database
+    errors either way (the batch writer tells "unreachable" from "refused" by them)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor, db.wrap_database_errors, cursor.cursor.copy(_log_copy_sql()) as copy:
+            for values in rows:
+                copy.write_row([values[name] for name in LOG_FIELDS])
+        return
+    adapt = db.ops.adapt_datetimefield_value
     params = []
     for values in rows:
         row = [values[name] for name in LOG_FIELDS]
         row[0] = adapt(row[0])
         params.append(row)
-    with connection.cursor() as cursor:
-        cursor.executemany(_log_sql(connection.vendor), params)
+    with db.cursor() as cursor:
+        cursor.executemany(_log_sql(db.vendor), params)
+
+
+@functools.cache
+def _log_copy_sql() -> str:
+    columns = ", ".join(_column(ResolutionLog, name) for name in LOG_FIELDS)
+    return f"COPY {_table(ResolutionLog)} ({columns}) FROM STDIN"

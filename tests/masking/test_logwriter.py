@@ -270,3 +270,21 @@ def test_a_clean_exit_writes_the_rows_that_wait(tmp_path):
     with sqlite3.connect(database) as db:
         rows = db.execute(f"SELECT call_id FROM {ResolutionLog._meta.db_table} ORDER BY call_id").fetchall()
     assert rows == [("exit-0",), ("exit-1",), ("exit-2",)]
+
+
+def test_on_postgresql_a_row_copy_refuses_is_dropped_alone(transactional_db, fresh_writer, caplog):
+    """The batch goes in by COPY: its errors must come out as Django's (DataError, not a bare
+    psycopg error) for the writer to drop the one bad row rather than wait for ever."""
+    from django.db import connection
+
+    from tests.needs import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    writer = fresh_writer(60.0)
+    for call_id in ("c0", "nul\x00byte", "c2"):  # the view cleans NULs; the writer must not rely on it
+        writer.submit(row(call_id))
+    with caplog.at_level(logging.ERROR, logger="masking.logwriter"):
+        assert writer.flush() == 2
+    assert sorted(ResolutionLog.objects.values_list("call_id", flat=True)) == ["c0", "c2"]
+    assert any("1 rows refused" in r.getMessage() for r in caplog.records)
