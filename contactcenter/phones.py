@@ -22,8 +22,14 @@ def _digits_only(raw: str) -> str:
     return _SEPARATORS.sub("", raw)
 
 
-def to_e164(raw: str | int) -> str:
-    """Normalise a typed phone number to E.164 (`+919876543210`) or raise InvalidPhoneNumber."""
+def to_e164(raw: str | int, *, strict: bool = True) -> str:
+    """Normalise a typed phone number to E.164 (`+919876543210`) or raise InvalidPhoneNumber.
+
+    `strict` (what people type: numbers we will dial or store) also refuses numbers that cannot
+    exist in their country's numbering plan (`0000000000`, `5555555555`), so nothing is sent to
+    Smartflo that it would only refuse. Without it, any number of a possible length passes: for
+    caller ids that arrive from the telephone network, which are what they are.
+    """
     text = _digits_only(str(raw).strip())
     if not text:
         raise InvalidPhoneNumber("A phone number is required.")
@@ -50,6 +56,9 @@ def to_e164(raw: str | int) -> str:
         raise InvalidPhoneNumber(f"Not a phone number: {exc}") from None
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhoneNumber("That number has the wrong length for its country.")
+    if strict and not phonenumbers.is_valid_number(parsed):
+        where = "India" if parsed.country_code == 91 else f"country code +{parsed.country_code}"
+        raise InvalidPhoneNumber(f"No such number in {where}: check the digits.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -59,7 +68,7 @@ def to_national(raw: str | int) -> str:
     Indian numbers become their 10-digit national significant number; a foreign number keeps
     its country code (digits only), which is what Smartflo accepts for international dialling.
     """
-    e164 = to_e164(raw)
+    e164 = to_e164(raw, strict=False)  # stored numbers were checked when they were entered
     if e164.startswith("+91"):
         return e164[3:]
     return e164[1:]

@@ -163,12 +163,13 @@ _INDIAN_E164 = re.compile(r"\+91[1-9][0-9]{9}")
 
 
 def fast_e164(raw: str) -> str:
-    """`to_e164`, minus the `phonenumbers` parse for the forms Smartflo sends (`+91-XXXXXXXXXX`,
-    `+91XXXXXXXXXX`), which are E.164 once the separators are gone. Same result, same errors."""
+    """`to_e164(strict=False)` (a caller id is what the network sent), minus the `phonenumbers`
+    parse for the forms Smartflo sends (`+91-XXXXXXXXXX`, `+91XXXXXXXXXX`), which are E.164 once
+    the separators are gone. Same result, same errors."""
     text = _SEPARATORS.sub("", raw.strip())
     if _INDIAN_E164.fullmatch(text):
         return text
-    return to_e164(raw)
+    return to_e164(raw, strict=False)
 
 
 def interpret(data: Mapping[str, Any]) -> DialplanCall:

@@ -35,3 +35,15 @@ def test_bad_numbers_raise(bad):
 def test_mask_keeps_only_country_code_and_last_four():
     assert mask("+919876543210") == "+91******3210"
     assert mask("9876543210") == "******3210"
+
+
+@pytest.mark.parametrize("typed", ["0000000000", "5555555555", "+91 55555 55555", "00000000000"])
+def test_numbers_that_cannot_exist_are_refused(typed):
+    with pytest.raises(InvalidPhoneNumber):
+        to_e164(typed)
+
+
+def test_not_strict_a_possible_number_passes_as_the_network_sent_it():
+    assert to_e164("+915555555555", strict=False) == "+915555555555"
+    with pytest.raises(InvalidPhoneNumber, match="No such number in India"):
+        to_e164("+915555555555")

@@ -162,7 +162,7 @@ def test_the_fast_path_normalises_exactly_like_to_e164(text):
     from masking.dialplan import fast_e164
 
     try:
-        expected = to_e164(text)
+        expected = to_e164(text, strict=False)
     except InvalidPhoneNumber:
         with pytest.raises(InvalidPhoneNumber):
             fast_e164(text)
