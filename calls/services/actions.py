@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest
+from agents.services import agent_sync
+from calls.models import CallRecord, CallStatus, Disposition, OutboundCall, ProviderRequest
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
@@ -223,11 +224,38 @@ def _action_failed(exc: SmartfloError, call: OutboundCall | None) -> Application
                 status_code=404,
                 extra=extra,
             )
+        call = _settle_not_live(call)
         not_live = ApplicationError(
-            "Smartflo does not list this call as live any more.", code="call_not_live", status_code=409, extra=extra
+            f"Smartflo does not list this call as live any more: it is marked {call.get_status_display().lower()}.",
+            code="call_not_live",
+            status_code=409,
+            extra=extra,
         )
         return CallActionFailed(not_live, call)
     return CallActionFailed(provider_error(exc), call)
+
+
+def _settle_not_live(call: OutboundCall) -> OutboundCall:
+    """Our call that Smartflo says is no longer live has ended, whatever events we missed: end
+    it here too, so that it stops holding the agent's line (a new dial is refused while a call
+    is live). Its call record decides how, when it is already synced; otherwise a call the
+    customer had answered completed, and one that never got that far was missed. The
+    reconcile task would reach the same end, but only after CALL_RECONCILE_AFTER_SECONDS.
+    """
+    call.refresh_from_db()
+    if call.is_final:
+        return call
+    keys = Q(custom_identifier=str(call.custom_identifier)) | (Q(call_id=call.call_id) if call.call_id else Q())
+    record = CallRecord.objects.filter(keys).only("status").first()
+    if record is not None:
+        target = CallStatus.COMPLETED if record.status == "answered" else CallStatus.MISSED
+    else:
+        target = CallStatus.COMPLETED if call.status == CallStatus.IN_PROGRESS else CallStatus.MISSED
+    if call_can_transition(call.status, target):
+        with contextlib.suppress(IllegalTransition):
+            call_transition(call=call, to=target, provider_message="Ended: Smartflo no longer lists this call as live")
+    call.refresh_from_db()
+    return call
 
 
 def call_hangup(
@@ -306,7 +334,7 @@ def call_supervise(
     """Monitor, whisper or barge into a live call as the supervisor's own Smartflo agent."""
     if mode not in SUPERVISION:
         raise ValidationError({"mode": ["Choose monitor, whisper or barge."]})
-    if supervisor_agent is None or not supervisor_agent.smartflo_id:
+    if supervisor_agent is None:
         raise ApplicationError(
             "Your sign-in is not linked to a Smartflo agent, so Smartflo cannot connect you to the call. "
             "An admin can link it on the agent's page.",
@@ -315,6 +343,19 @@ def call_supervise(
         )
     smartflo = _client(None, client)
     try:
+        if not supervisor_agent.smartflo_id:
+            # Linked, but never synced (a fresh install: the hourly sync has not run yet). One
+            # sync learns the ids of every agent; without an id Smartflo cannot connect anyone.
+            with contextlib.suppress(ApplicationError):
+                agent_sync(client=smartflo)
+            supervisor_agent.refresh_from_db()
+            if not supervisor_agent.smartflo_id:
+                raise ApplicationError(
+                    f"Your agent ({supervisor_agent.name}) has no Smartflo id: Smartflo does not list it. "
+                    "Check it exists in Smartflo, then use Agents → Sync from Smartflo.",
+                    code="agent_not_in_smartflo",
+                    status_code=409,
+                )
         smartflo.call_option(call_id=call_id, option=SUPERVISION[mode], agent_id=supervisor_agent.smartflo_id)
     except SmartfloError as exc:
         raise CallActionFailed(provider_error(exc), None) from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from calls.models import CallStatus, OutboundCall
@@ -148,10 +150,29 @@ def test_acting_on_our_call_that_already_ended_in_smartflo_is_409(supervisor_cli
     call = OutboundCall.objects.create(
         requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS, call_id="1.6"
     )
-    for action, body in (("transfer", {"agent": vikram.pk}), ("hangup", None)):
-        response = post(supervisor_client, f"/api/v1/calls/{call.pk}/{action}/", body)
-        assert response.status_code == 409, (action, response.content)
-        assert response.json()["code"] == "call_not_live"
+    response = post(supervisor_client, f"/api/v1/calls/{call.pk}/transfer/", {"agent": vikram.pk})
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "call_not_live"
+    # ...and the call is ended here too (answered, so completed): it no longer holds Asha's line
+    call.refresh_from_db()
+    assert call.status == CallStatus.COMPLETED
+    assert response.json()["extra"]["call"]["status"] == "completed"
+    assert "marked completed" in response.json()["message"]
+
+
+def test_a_ghost_call_smartflo_no_longer_lists_is_ended_by_hangup_and_frees_the_agent(asha_client, asha, smartflo):
+    """Its hangup event was lost: our row says ringing, Smartflo lists nothing. Hang up ends it
+    here (missed: it never got answered), and Asha can dial again at once."""
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.AGENT_RINGING, call_id="1.7"
+    )
+    response = post(asha_client, f"/api/v1/calls/{call.pk}/hangup/")
+    assert response.status_code == 409 and response.json()["code"] == "call_not_live"
+    call.refresh_from_db()
+    assert call.status == CallStatus.MISSED
+
+    again = post(asha_client, C2C, {"destination_number": "9876543211"})
+    assert again.status_code in (200, 201), again.content
 
 
 def test_hangup_of_an_ended_call_is_409(asha_client, asha, smartflo):
@@ -202,3 +223,10 @@ def test_a_404_that_is_not_smartflos_own_answer_stays_a_provider_error():
         None,
     )
     assert (own.status_code, own.code) == (404, "call_not_found")
+
+
+def test_a_number_that_cannot_exist_is_refused_before_smartflo_hears_of_it(asha_client, smartflo):
+    response = post(asha_client, C2C, {"destination_number": "0000000000"})
+    assert response.status_code == 400, response.content
+    assert "No such number" in json.dumps(response.json())
+    assert smartflo.requests(path="/v1/click_to_call") == []
