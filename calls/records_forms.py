@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django import forms
@@ -12,22 +13,28 @@ from calls.models import CallDirection, CallRecordStatus
 from calls.records_selectors import NO_AGENT, RecordFilters, normalise_sort, parse_bound
 
 DEFAULT_DAYS = 7
+PHONE_TEXT = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
 
 
 class RecordFilterForm(forms.Form):
     """`from`/`to` are dates (or date-times) in the display zone, both inclusive. With neither
     given the dashboard shows the last DEFAULT_DAYS days."""
 
-    agent = forms.ChoiceField(required=False)
-    direction = forms.ChoiceField(required=False, choices=[("", "Any direction"), *CallDirection.choices])
-    status = forms.ChoiceField(required=False, choices=[("", "Answered or missed"), *CallRecordStatus.choices])
+    # Labels are what the page calls each filter: an error is shown as "<label>: <message>".
+    agent = forms.ChoiceField(required=False, label="Agent")
+    direction = forms.ChoiceField(
+        required=False, label="Direction", choices=[("", "Any direction"), *CallDirection.choices]
+    )
+    status = forms.ChoiceField(
+        required=False, label="Answered / missed", choices=[("", "Answered or missed"), *CallRecordStatus.choices]
+    )
     op = forms.ChoiceField(
         required=False, label="Duration", choices=[(op, op) for op in (">=", ">", "<=", "<", "=", "!=")]
     )
-    duration = forms.IntegerField(required=False, min_value=0, max_value=86400, label="seconds")
-    number = forms.CharField(required=False, max_length=32, label="Number")
-    hour = forms.IntegerField(required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
-    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    duration = forms.IntegerField(required=False, min_value=0, max_value=86400, label="Duration (s)")
+    number = forms.CharField(required=False, max_length=32, label="Customer number")
+    hour = forms.IntegerField(required=False, min_value=0, max_value=23, label="Hour", widget=forms.HiddenInput)
+    sort = forms.CharField(required=False, label="Sort", widget=forms.HiddenInput)
 
     def __init__(self, data: QueryDict, *, agents: list[tuple[int, str]], **kwargs) -> None:
         """`agents`: the `(id, name)` pairs a supervisor can filter by; none drops the field."""
@@ -62,6 +69,29 @@ class RecordFilterForm(forms.Form):
 
     def clean_to(self):
         return self._clean_bound("to", end=True)
+
+    def clean_number(self) -> str:
+        """A whole number, or a few of its digits: digits with the usual separators, no letters."""
+        value = (self.cleaned_data.get("number") or "").strip()
+        if value and not PHONE_TEXT.fullmatch(value):
+            raise forms.ValidationError(
+                "Enter a phone number, or some of its digits (spaces, dashes and a leading + are fine)."
+            )
+        return value
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("from"), data.get("to")
+        if start is not None and end is not None and start > end:
+            self.add_error("to", f"Must be on or after {self.fields['from'].label}.")
+        return data
+
+    def error_lines(self) -> list[str]:
+        """Every error as the page shows it: "<the field's label>: <message>"."""
+        messages = [
+            f"{self.fields[name].label}: {error}" for name in self.fields for error in self.errors.get(name, [])
+        ]
+        return messages + list(self.non_field_errors())
 
     def filters(self) -> RecordFilters:
         """The filters of the valid fields (an invalid one is shown as an error and ignored)."""

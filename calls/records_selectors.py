@@ -513,3 +513,30 @@ def call_record_sync_status() -> CallRecordSyncRun | None:
     the primary key (runs are numbered as they start) that stops at the first run that ran,
     however many runs a year of syncs every five minutes leaves."""
     return CallRecordSyncRun.objects.exclude(status=CallRecordSyncRunStatus.SKIPPED).order_by("-id").first()
+
+
+# What a failed run's stored error ("<exception class>: <detail>") means to the people reading
+# the dashboard; the detail stays available beside it.
+_SYNC_FAILURES = {
+    "SmartfloConnectionError": "Smartflo could not be reached",
+    "SmartfloTimeoutError": "Smartflo did not answer in time",
+    "SmartfloServerError": "Smartflo had an error on its side",
+    "SmartfloRateLimitedError": "Smartflo asked us to slow down",
+    "SmartfloAuthError": "Smartflo refused our credentials",
+    "SmartfloRejectedError": "Smartflo refused the request",
+    "SmartfloResponseError": "Smartflo sent an answer we could not read",
+    "SmartfloError": "Smartflo could not be used",
+    "WindowIncomplete": "Smartflo's records came back incomplete",
+    "LeaseLost": "Another sync run took over",
+}
+
+
+def sync_failure_summary(error: str) -> str:
+    """A failed sync run's error in words for the dashboard ("Smartflo could not be reached"),
+    without the exception class it is stored with."""
+    kind, separator, _ = error.partition(":")
+    if separator and kind in _SYNC_FAILURES:
+        return _SYNC_FAILURES[kind]
+    if "lock expired" in error:
+        return "The sync stopped without finishing"
+    return "The sync could not finish"

@@ -28,6 +28,7 @@ from calls.records_selectors import (
     call_record_table,
     export_header,
     record_filter_agents,
+    sync_failure_summary,
 )
 from calls.services.recordings import recording_open
 from contactcenter.core.exceptions import ApplicationError
@@ -89,14 +90,17 @@ def records_dashboard(request: HttpRequest) -> HttpResponse:
         "sorted_query": sorted_query.urlencode(),
         "sort_links": _sort_links(query, table.sort),
         "rows": table_rows(table.rows),
+        "filter_errors": form.error_lines(),
         "hour": filters.hour,
         "zone": timezone.get_current_timezone_name(),
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "records-results":
+        context["partial"] = True  # the filter errors, above the table, come along out of band
         return render(request, "records/_results.html", context)
     context["controls"] = form_controls(form)
     context["charts_url"] = reverse("calls:records-charts")
-    context["sync"] = call_record_sync_status()
+    context["sync"] = sync = call_record_sync_status()
+    context["sync_failure"] = sync_failure_summary(sync.error) if sync is not None and sync.error else ""
     return render(request, "records/dashboard.html", context)
 
 

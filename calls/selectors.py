@@ -18,12 +18,15 @@ from calls.models import FINAL_STATUSES, CallStatus, OutboundCall, RingingAlert
 from calls.services.actions import interactive_client
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import is_supervisor
+from contactcenter.phones import InvalidPhoneNumber, to_e164
 from contactcenter.smartflo import LiveCall, SmartfloError
 
 logger = logging.getLogger(__name__)
 
 LIVE_CACHE_KEY = "calls:live_calls"
 LIVE_LOCK_KEY = "calls:live_calls:lock"
+LIVE_LOADED_KEY = "calls:live_calls:loaded_at"  # when a poll last succeeded, shown when one fails
+LIVE_LOADED_SECONDS = 24 * 3600
 
 
 def agent_for_user(user) -> Agent | None:
@@ -119,9 +122,7 @@ def agent_workspace(*, user) -> Workspace:
     agent = agent_for_user(user)
     if agent is None:
         return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
-    mine = OutboundCall.objects.filter(handled_by(agent)).select_related(
-        "disposition", "transferred_to", "agent"
-    )
+    mine = OutboundCall.objects.filter(handled_by(agent)).select_related("disposition", "transferred_to", "agent")
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today = list(mine.filter(requested_at__gte=start_of_day)[:50])
     missed = missed_calls_for(agent=agent)
@@ -160,6 +161,7 @@ def live_calls_snapshot() -> tuple[list[LiveCall], float]:
                 calls = [c for c in smartflo.live_calls() if c.call_id]  # a call without an id can't be acted on
             snapshot = (calls, time.time())
             cache.set(LIVE_CACHE_KEY, snapshot, timeout=settings.LIVE_CALLS_CACHE_SECONDS)
+            cache.set(LIVE_LOADED_KEY, snapshot[1], timeout=LIVE_LOADED_SECONDS)
             return snapshot
         except SmartfloError as exc:
             raise provider_error(exc) from exc
@@ -176,10 +178,16 @@ def live_calls_snapshot() -> tuple[list[LiveCall], float]:
     )
 
 
+def live_calls_loaded_at() -> float | None:
+    """When Smartflo's live calls were last fetched successfully (by any board), if recently."""
+    return cache.get(LIVE_LOADED_KEY)
+
+
 @dataclass(frozen=True)
 class BoardRow:
     live: LiveCall
     call: OutboundCall | None
+    targets: tuple[Agent, ...] = ()  # whom the call can be transferred to: not the agent on it
 
     @property
     def state_label(self) -> str:
@@ -187,7 +195,8 @@ class BoardRow:
 
 
 def live_board(*, user) -> tuple[list[BoardRow], float]:
-    """Smartflo's live calls merged with our calls (one query for all of them)."""
+    """Smartflo's live calls merged with our calls, each with its transfer targets (two queries
+    for all of them: our calls, and the agents)."""
     calls, fetched_at = live_calls_snapshot()
     identifiers = [c.custom_identifier for c in calls if _is_uuid(c.custom_identifier)]
     call_ids = [c.call_id for c in calls if c.call_id]
@@ -196,8 +205,31 @@ def live_board(*, user) -> tuple[list[BoardRow], float]:
     )
     by_call_id = {c.call_id: c for c in local if c.call_id}
     by_identifier = {str(c.custom_identifier): c for c in local}
-    rows = [BoardRow(live=c, call=by_call_id.get(c.call_id) or by_identifier.get(c.custom_identifier)) for c in calls]
+    agents = list(transfer_targets()) if calls else []
+    rows = []
+    for live in calls:
+        call = by_call_id.get(live.call_id) or by_identifier.get(live.custom_identifier)
+        current = _current_agent_id(live, call, agents)
+        rows.append(BoardRow(live=live, call=call, targets=tuple(a for a in agents if a.pk != current)))
     return rows, fetched_at
+
+
+def _current_agent_id(live: LiveCall, call: OutboundCall | None, agents: list[Agent]) -> int | None:
+    """The local agent on a live call: Smartflo's word first (its agent id, then the agent's
+    number, which follow a transfer at once), else whom our call row says has it."""
+    for agent in agents:
+        if live.agent_id and agent.smartflo_id == live.agent_id:
+            return agent.pk
+    try:
+        number = to_e164(live.agent_number) if live.agent_number else ""
+    except InvalidPhoneNumber:
+        number = ""
+    for agent in agents:
+        if number and agent.follow_me_number == number:
+            return agent.pk
+    if call is not None:
+        return call.transferred_to_id or call.agent_id
+    return None
 
 
 def ringing_alerts_for(*, user) -> list[RingingAlert]:

@@ -23,6 +23,7 @@ from calls.selectors import (
     call_get_for_user,
     calls_visible_to,
     live_board,
+    live_calls_loaded_at,
     ringing_alerts_for,
     transfer_targets,
 )
@@ -34,9 +35,14 @@ from contactcenter.core.permissions import supervisor_required
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 
 BOARD_INTERVALS = (2, 5, 10, 30)
+HISTORY_NUMBER_ERROR = (
+    "Enter a full Indian phone number: 10 digits, such as 98765 43210 (+91 or 0 in front, spaces and dashes are fine)."
+)
 
 
-def _panel(request: HttpRequest, call, *, error: str = "", status: int = 200) -> HttpResponse:
+def _panel(
+    request: HttpRequest, call, *, error: str = "", status: int = 200, note_text: str | None = None
+) -> HttpResponse:
     """The live-call panel. HTMX swaps it in place (errors included, so they always show);
     a plain form post gets the workspace back with the error as a message."""
     if not request.headers.get("HX-Request") and request.method == "POST":
@@ -48,6 +54,8 @@ def _panel(request: HttpRequest, call, *, error: str = "", status: int = 200) ->
         "error": error,
         "targets": transfer_targets(exclude=call.transferred_to or call.agent) if call is not None else [],
         "wrap_up": WrapUpForm(initial={"note": call.note, "disposition": call.disposition_id}) if call else None,
+        # A refused note comes back as typed, so nothing the agent wrote is lost.
+        "note_text": note_text if note_text is not None else (call.note if call else ""),
     }
     response = render(request, "calls/_panel.html", context, status=status)
     if call is not None and not call.is_live:
@@ -138,12 +146,14 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
     form = WrapUpForm(request.POST)
+    typed = request.POST.get("note", "")
     if not form.is_valid():
-        return _panel(request, call, error="Check the note and disposition.")
+        problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        return _panel(request, call, error=" ".join(problems), note_text=typed)
     try:
         call_wrap_up(call=call, note=form.cleaned_data["note"], disposition=form.cleaned_data["disposition"])
     except ValidationError as exc:
-        return _panel(request, call, error=" ".join(exc.messages))
+        return _panel(request, call, error=" ".join(exc.messages), note_text=typed)
     if not request.headers.get("HX-Request"):
         messages.success(request, "Note saved.")
     return _panel(request, call)
@@ -152,11 +162,14 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
-    """Calls with one customer (the pop-up's "history" link and the recent-customers list)."""
+    """Calls with one customer (the pop-up's "history" link and the recent-customers list).
+    A number that is not one (typed into the address bar, a truncated link) gets the page back
+    with a message and a box to type it again, not a 404."""
+    typed = request.GET.get("number", "").strip()
     try:
-        number = to_e164(request.GET.get("number", ""))
+        number = to_e164(typed)
     except InvalidPhoneNumber:
-        raise Http404("Not a phone number.") from None
+        return render(request, "calls/history.html", {"typed": typed, "error": HISTORY_NUMBER_ERROR})
     calls = calls_visible_to(request.user).filter(destination=number)[:100]
     return render(request, "calls/history.html", {"number": number, "calls": calls})
 
@@ -197,21 +210,26 @@ def board(request: HttpRequest) -> HttpResponse:
     return _render_board(request)
 
 
-def _render_board(request: HttpRequest, notice: str = "") -> HttpResponse:
+def _render_board(request: HttpRequest, notice: str = "", *, refused: bool = False) -> HttpResponse:
+    """The board; when Smartflo's live calls could not be fetched, only the error and when they
+    last were (an empty table would claim there are no live calls)."""
     error = ""
-    rows, fetched_at = [], None
+    rows, fetched_at, loaded_at = [], None, None
     try:
         rows, fetched = live_board(user=request.user)
         fetched_at = datetime.fromtimestamp(fetched, tz=UTC)
     except ApplicationError as exc:
         error = exc.message
+        loaded = live_calls_loaded_at()
+        loaded_at = datetime.fromtimestamp(loaded, tz=UTC) if loaded else None
     context = {
         "rows": rows,
         "fetched_at": fetched_at,
+        "loaded_at": loaded_at,
         "error": error,
         "interval": _interval(request),
-        "targets": transfer_targets(),
         "notice": notice,
+        "refused": refused,  # the action was refused: shown as an error, not as a success
     }
     return render(request, "calls/_board.html", context)
 
@@ -243,7 +261,7 @@ def board_action(request: HttpRequest, call_id: str, action: str) -> HttpRespons
         else:
             raise Http404("Unknown action.")
     except ValidationError as exc:
-        notice = " ".join(exc.messages)
+        return _render_board(request, " ".join(exc.messages), refused=True)
     except ApplicationError as exc:
-        notice = exc.message
+        return _render_board(request, exc.message, refused=True)
     return _render_board(request, notice)

@@ -1,4 +1,4 @@
-"""Core pages: the landing page and the health check."""
+"""Core pages: the landing page, the health check, sign-out and the favicon."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -59,6 +61,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": broker,
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+class SignOutView(auth_views.LogoutView):
+    """Signing out stays a POST (a link or an image on another site must not sign anyone out);
+    a GET, a typed or bookmarked /accounts/logout/, gets a page with the button instead of
+    Django's bare 405."""
+
+    http_method_names = ["get", "head", "post", "options"]
+    template_name = "registration/logout_confirm.html"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return render(request, self.template_name)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """/favicon.ico, which browsers ask for on pages that name no icon (JSON, the API docs):
+    the static icon, wherever the static storage puts it."""
+    response = HttpResponseRedirect(static("favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_required

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from agents.models import Agent
 from agents.services import agent_sync
 from calls.models import Disposition, OutboundCall
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -86,6 +87,42 @@ def test_supervisor_sees_the_live_call_and_hangs_it_up(page, live_server, smartf
     expect(page.locator(".notice")).to_have_text("Hang-up sent.")
     assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]
     expect(page.locator(f"tr[data-call-id='{call_id}']")).to_have_count(0, timeout=10000)
+
+
+def test_board_refresh_keeps_a_transfer_choice_in_progress(page, live_server, smartflo, team):
+    smartflo.set_scenario("9876543212", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1001", destination_number="9876543212")
+    smartflo.wait_for_state(call_id, "in_progress")
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "/calls/live/board/" in request.url else None)
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/live/?every=2")
+    row = page.locator(f"tr[data-call-id='{call_id}']")
+    expect(row).to_contain_text("Asha Rao", timeout=10000)
+    choice = row.locator("select[name=agent]")
+    expect(choice.locator("option")).to_have_text(["Transfer to…", "Meera Iyer", "Vikram Singh"])  # not Asha
+
+    choice.select_option(label="Vikram Singh")
+    before = len(polls)
+    page.wait_for_timeout(5000)  # two refresh intervals and more
+    assert len(polls) == before, "the board refreshed over a choice in progress"
+    expect(choice).to_have_value(str(team["vikram"].pk))
+    expect(page.locator("#board-paused")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "live-board-paused.png"))
+
+    choice.select_option(value="")  # the choice cleared and the control left: refreshes resume
+    page.locator("h1").click()
+    with page.expect_request(lambda request: "/calls/live/board/" in request.url, timeout=6000):
+        pass
+    expect(page.locator("#board-paused")).to_be_hidden()
+
+    row.locator("select[name=agent]").select_option(label="Vikram Singh")
+    row.locator("button:has-text('Transfer')").click()
+    expect(page.locator(".notice")).to_have_text("Transferred to Vikram Singh.", timeout=10000)
+    expect(row).to_contain_text("Vikram Singh", timeout=10000)
+    expect(row.locator("select[name=agent] option")).to_have_text(["Transfer to…", "Asha Rao", "Meera Iyer"])
+    assert page.console_errors == []
 
 
 def post_webhook(live_server, body: dict) -> None:

@@ -96,3 +96,31 @@ def test_a_supervisor_filters_clicks_a_chart_exports_and_plays_a_recording(page,
     page.wait_for_function("() => { const a = document.querySelector('#player-audio'); return a.duration > 1.5; }")
     assert page.evaluate("document.querySelector('#player-audio').error") is None
     assert not page.console_errors
+
+
+def test_filter_errors_show_under_the_filters_and_clear_when_corrected(page, live_server, make_user):
+    """The table is swapped by HTMX; the errors above it come along out of band."""
+    make_user("sup", role="supervisor")
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/records/")
+    errors = page.locator(".records-head #filter-errors li")
+    expect(errors).to_have_count(0)
+
+    page.fill("#id_number", "abc")
+    page.fill("#id_to", "2020-01-01")
+    page.click("button.apply")
+    page.wait_for_url("**number=abc**")
+    expect(errors).to_have_text(
+        [
+            "To: Must be on or after From.",
+            "Customer number: Enter a phone number, or some of its digits (spaces, dashes and a leading + are fine).",
+        ]
+    )
+
+    page.fill("#id_number", "98123")
+    page.click("button.apply")
+    page.wait_for_url("**number=98123**")
+    expect(errors).to_have_text(["To: Must be on or after From."])
+    page.click("a.reset")
+    expect(errors).to_have_count(0)
+    assert page.console_errors == []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.cache import cache
 
+from agents.models import Agent
 from calls.models import OutboundCall
+from calls.selectors import LIVE_CACHE_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +59,7 @@ def test_monitor_needs_a_linked_agent_and_then_reaches_smartflo(
     smartflo.wait_for_state(body["call_id"], "in_progress")
     refused = supervisor_client.post(f"/calls/live/{body['call_id']}/monitor/")
     assert "not linked to a Smartflo agent" in refused.content.decode()
+    assert '<p class="error" role="alert">Your sign-in is not linked' in refused.content.decode()  # not a success
     assert smartflo.requests(path="/v1/call/options") == []
 
     meera = sandbox_agents["meera"]
@@ -68,11 +73,66 @@ def test_monitor_needs_a_linked_agent_and_then_reaches_smartflo(
         assert smartflo.requests(path="/v1/call/options")[-1]["json"]["type"] == option
 
 
+def transfer_choices(page, call_id: str) -> list[str]:
+    """The names a board row offers in "Transfer to…"."""
+    html = page.content.decode()
+    row = re.search(rf'<tr data-call-id="{re.escape(call_id)}">(.*?)</tr>', html, re.S)
+    assert row, f"no row for {call_id}"
+    choice = re.search(r'<select name="agent"[^>]*>(.*?)</select>', row.group(1), re.S)
+    return re.findall(r'<option value="\d+">([^<]*)</option>', choice.group(1))
+
+
+def test_the_board_offers_every_agent_but_the_one_on_the_call(supervisor_client, asha_client, smartflo):
+    smartflo.set_scenario("9876543210", hold=True)
+    body = asha_client.post(
+        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
+    ).json()
+    smartflo.wait_for_state(body["call_id"], "in_progress")
+    assert transfer_choices(supervisor_client.get("/calls/live/board/"), body["call_id"]) == [
+        "Meera Iyer",
+        "Vikram Singh",
+    ]
+
+    vikram = Agent.objects.get(name="Vikram Singh")
+    page = supervisor_client.post(f"/calls/live/{body['call_id']}/transfer/", {"agent": vikram.pk})
+    assert "Transferred to Vikram Singh." in page.content.decode()
+    cache.clear()  # the board's next poll: Smartflo now has Vikram on the call
+    assert transfer_choices(supervisor_client.get("/calls/live/board/"), body["call_id"]) == [
+        "Asha Rao",
+        "Meera Iyer",
+    ]
+
+
+def test_a_call_we_did_not_place_excludes_smartflos_agent_on_it(supervisor_client, sandbox_agents, smartflo):
+    smartflo.set_scenario("9876543211", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1002", destination_number="9876543211")  # Vikram's intercom
+    smartflo.wait_for_state(call_id, "in_progress")
+    assert transfer_choices(supervisor_client.get("/calls/live/board/"), call_id) == ["Asha Rao", "Meera Iyer"]
+
+
 def test_provider_down_shows_a_clear_message(supervisor_client, smartflo):
     smartflo.add_fault(endpoint="live_calls", error_rate=1.0)
     page = supervisor_client.get("/calls/live/board/")
     assert page.status_code == 200
     assert "Smartflo is unavailable" in page.content.decode()
+
+
+def test_provider_down_shows_only_the_error_and_when_the_board_last_loaded(supervisor_client, smartflo, settings):
+    settings.LIVE_CALLS_CACHE_SECONDS = 1
+    never_loaded = supervisor_client.get("/calls/live/board/?every=2")
+    assert "No live calls right now." in never_loaded.content.decode()  # Smartflo answered: none
+    cache.delete(LIVE_CACHE_KEY)  # the shared poll expired
+    smartflo.add_fault(endpoint="live_calls", error_rate=1.0)
+
+    html = supervisor_client.get("/calls/live/board/?every=2").content.decode()
+    assert "Smartflo is unavailable" in html
+    assert "No live calls right now." not in html
+    assert "<table" not in html
+    assert re.search(r"Live calls last loaded from Smartflo at \d\d:\d\d:\d\d; retrying every 2 s\.", html)
+
+    cache.clear()  # and when no board has loaded them lately, only the error
+    html = supervisor_client.get("/calls/live/board/?every=2").content.decode()
+    assert "Smartflo is unavailable" in html and "last loaded" not in html and "No live calls" not in html
 
 
 def test_board_pages_are_for_supervisors_only(asha_client, client, db):
@@ -84,5 +144,32 @@ def test_board_pages_are_for_supervisors_only(asha_client, client, db):
 
 def test_board_interval_choice(supervisor_client, db):
     page = supervisor_client.get("/calls/live/?every=10").content.decode()
-    assert 'hx-trigger="load, every 10s"' in page
-    assert 'hx-trigger="load, every 5s"' in supervisor_client.get("/calls/live/?every=999").content.decode()
+    assert 'hx-trigger="load, every 10s [boardPoll(this)]"' in page  # skipped while a choice is in progress
+    fallback = supervisor_client.get("/calls/live/?every=999").content.decode()
+    assert 'hx-trigger="load, every 5s [boardPoll(this)]"' in fallback
+
+
+def test_monitor_by_a_linked_agent_never_synced_learns_its_smartflo_id_and_connects(
+    supervisor_client, asha_client, smartflo, sandbox_agents
+):
+    """A fresh install: the demo links sign-ins to agents before any sync, so they have no
+    Smartflo id. Monitor syncs once instead of refusing with the wrong reason."""
+    from django.contrib.auth.models import User
+
+    smartflo.set_scenario("9876543210", hold=True)
+    body = asha_client.post(
+        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
+    ).json()
+    smartflo.wait_for_state(body["call_id"], "in_progress")
+    meera = sandbox_agents["meera"]
+    smartflo_id = meera.smartflo_id
+    meera.smartflo_id = None
+    meera.user = User.objects.get(username="sup")
+    meera.save()
+
+    page = supervisor_client.post(f"/calls/live/{body['call_id']}/monitor/")
+
+    assert "Monitor started" in page.content.decode()
+    meera.refresh_from_db()
+    assert meera.smartflo_id == smartflo_id
+    assert smartflo.requests(path="/v1/call/options")[-1]["json"]["agent_id"] == smartflo_id

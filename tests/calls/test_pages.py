@@ -92,9 +92,23 @@ def test_retired_disposition_is_refused(asha_client, asha):
     )
     retired = Disposition.objects.create(label="Old", active=False)
     html = asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": "x", "disposition": retired.pk}, **HX)
-    assert "Check the note and disposition" in html.content.decode()
+    assert "Disposition: Select a valid choice" in html.content.decode()
     call.refresh_from_db()
     assert call.disposition is None
+
+
+def test_a_refused_note_comes_back_as_typed_with_the_reason(asha_client, asha):
+    """Past 5,000 characters (the browser's maxlength removed): the reason is given and the text
+    the agent typed is still in the box, not lost."""
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED, note="old"
+    )
+    typed = "customer wants a callback " * 240  # 6,240 characters
+    html = asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": typed, "disposition": ""}, **HX).content.decode()
+    assert "at most 5000 characters" in html
+    assert typed.strip() in html
+    call.refresh_from_db()
+    assert call.note == "old"
 
 
 def test_workspace_lists_and_query_count(asha_client, asha, django_assert_max_num_queries):
@@ -116,6 +130,25 @@ def test_history_shows_only_visible_calls(asha, vikram, vikram_client):
     html = vikram_client.get("/calls/history/?number=9876543210").content.decode()
     assert "secret" not in html
     assert "No calls with this number that you can see." in html
+
+
+@pytest.mark.parametrize("typed", ["98765", "", "abc", "98765 4321"])
+def test_history_of_a_bad_number_asks_for_a_full_one(asha, asha_client, typed):
+    OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210", note="secret")
+    response = asha_client.get("/calls/history/", {"number": typed})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enter a full Indian phone number" in html
+    assert f'name="number" value="{typed}"' in html  # typed again in place, and sent to this page
+    assert 'action="/calls/history/"' in html
+    assert "secret" not in html and "Calls with" not in html
+
+
+def test_history_of_a_number_written_any_way_finds_the_calls(asha, asha_client):
+    OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210", note="Call Tuesday")
+    html = asha_client.get("/calls/history/", {"number": "098765-43210"}).content.decode()
+    assert "Calls with +919876543210" in html and "Call Tuesday" in html
+    assert "Enter a full Indian phone number" not in html
 
 
 def test_beat_runs_the_agent_sync_hourly(settings):

@@ -1,5 +1,7 @@
 """Health check, sign-in, the API's error shape and its OpenAPI schema."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
@@ -39,6 +41,39 @@ def test_sign_in_then_home(client):
     page = client.get("/")
     assert page.status_code == 200
     assert b"asha" in page.content
+
+
+def test_sign_out_by_get_shows_the_button_and_signs_out_only_by_post():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.create_user("asha", password="a-long-passphrase"))
+    page = client.get("/accounts/logout/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    form = re.search(r'<form method="post" action="/accounts/logout/">(.*?)</form>', html.split("<main>")[1], re.S)
+    assert form and 'name="csrfmiddlewaretoken"' in form.group(1) and ">Sign out</button>" in form.group(1)
+    assert client.get("/").status_code == 200  # still signed in
+
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(1)).group(1)
+    signed_out = client.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
+    assert (signed_out.status_code, signed_out["Location"]) == (302, "/accounts/login/")
+    assert client.get("/").status_code == 302
+    again = client.get("/accounts/logout/")
+    assert again.status_code == 200 and 'href="/accounts/login/">Sign in</a>' in again.content.decode()
+
+
+def test_the_site_has_an_icon_on_its_pages_the_admin_and_at_favicon_ico(client):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("favicon.svg"), "static/favicon.svg"
+    icon = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+    assert icon in client.get("/accounts/login/").content.decode()
+    client.force_login(User.objects.create_superuser("root", password="a-long-passphrase"))
+    for admin_page in ("/admin/", "/admin/agents/agent/", "/admin/calls/outboundcall/", "/admin/auth/user/add/"):
+        assert icon in client.get(admin_page).content.decode(), admin_page
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (302, "/static/favicon.svg")
 
 
 def test_api_needs_authentication_with_the_error_shape(client):

@@ -143,9 +143,12 @@ PAGE_ROWS = [
     Row("", "GET", "/", signed_in(200)),
     Row("healthz", "GET", "/healthz", everyone(200)),
     Row("healthz", "POST", "/healthz", everyone(405)),
+    Row("favicon.ico", "GET", "/favicon.ico", everyone(Outcome(302, location="/static/favicon.svg"))),
+    Row("favicon.ico", "POST", "/favicon.ico", everyone(405)),
     Row("accounts/login/", "GET", "/accounts/login/", everyone(200)),
     Row("accounts/login/", "POST", "/accounts/login/", everyone(200), variant="no credentials", form=True, body={}),
-    Row("accounts/logout/", "GET", "/accounts/logout/", everyone(405)),
+    # A GET signs nobody out: it shows the "Sign out" button (a POST); the POST signs out.
+    Row("accounts/logout/", "GET", "/accounts/logout/", everyone(200)),
     Row(
         "accounts/logout/",
         "POST",

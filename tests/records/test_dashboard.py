@@ -78,6 +78,65 @@ def test_bad_filter_values_are_reported_and_ignored(records, supervisor_client):
     assert "Enter a whole number" in response.content.decode()
 
 
+def filter_errors(response) -> list[str]:
+    """The filter errors shown under the filters, in order. The HTMX partial (only the results
+    section) brings them out of band, into the same place."""
+    import re
+
+    html = response.content.decode()
+    oob = ' hx-swap-oob="true"' if response.wsgi_request.headers.get("HX-Request") else ""
+    block = re.search(rf'<div class="filter-errors" id="filter-errors" role="alert"{oob}>(.*?)</div>', html, re.S)
+    assert block, "no filter errors block"
+    return re.findall(r'<li class="error">([^<]*)</li>', block.group(1))
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx-partial"])
+def test_a_reversed_range_and_a_number_without_digits_are_errors_named_by_their_labels(
+    records, supervisor_client, htmx
+):
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "records-results"} if htmx else {}
+    reversed_range = supervisor_client.get(URL, {"from": "2026-03-11", "to": "2026-03-10"}, **headers)
+    assert reversed_range.status_code == 200
+    assert filter_errors(reversed_range) == ["To: Must be on or after From."]
+    letters = supervisor_client.get(URL, {**RANGE, "number": "abc"}, **headers)
+    assert filter_errors(letters) == [
+        "Customer number: Enter a phone number, or some of its digits (spaces, dashes and a leading + are fine)."
+    ]
+    assert len(rows(letters)) == 3  # shown as an error and not applied: not "No calls match"
+    labelled = supervisor_client.get(URL, {**RANGE, "op": "~", "duration": "-5", "from": "10/03/2026"}, **headers)
+    assert filter_errors(labelled) == [
+        "From: Enter a date as YYYY-MM-DD.",
+        "Duration: Select a valid choice. ~ is not one of the available choices.",
+        "Duration (s): Ensure this value is greater than or equal to 0.",
+    ]
+    assert filter_errors(supervisor_client.get(URL, {**RANGE, "number": "+91 98123-00001"}, **headers)) == []
+
+
+def test_a_failed_sync_says_what_happened_in_words_with_the_detail_beside_it(records, supervisor_client):
+    detail = "SmartfloConnectionError: list_call_records: could not connect to Smartflo: ConnectionRefusedError"
+    CallRecordSyncRun.objects.create(status="failed", finished_at=timezone.now(), error=detail)
+    html = supervisor_client.get(URL, RANGE).content.decode()
+    assert f'<span class="error sync-failure" title="{detail}">Smartflo could not be reached</span>' in html
+    assert ">SmartfloConnectionError" not in html  # the class name is never the visible text
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ("SmartfloTimeoutError: list_call_records: no answer within 10 s", "Smartflo did not answer in time"),
+        ("SmartfloAuthError: list_call_records: Unauthorized (HTTP 401)", "Smartflo refused our credentials"),
+        ("WindowIncomplete: Smartflo counted 5 records between a and b, but its pages returned only 4",
+         "Smartflo's records came back incomplete"),
+        ("stopped without finishing (its lock expired)", "The sync stopped without finishing"),
+        ("KeyError: 'date'", "The sync could not finish"),
+    ],
+)  # fmt: skip
+def test_sync_failures_in_words(error, shown):
+    from calls.records_selectors import sync_failure_summary
+
+    assert sync_failure_summary(error) == shown
+
+
 def test_columns_sort_both_ways(records, supervisor_client):
     r = records
     assert rows(supervisor_client.get(URL, {**RANGE, "sort": "-duration"})) == [

@@ -1,0 +1,106 @@
+"""Tables read as tables in real headless Chromium: no word is broken across lines, and badges,
+numbers and times stay on one line, at the widths supervisors use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from agents.services import agent_sync
+from calls.models import OutboundCall
+from otp.models import OtpChallenge, OtpState
+from tests.browser.conftest import SCREENSHOTS
+from tests.browser.helpers import sign_in
+from tests.records.conftest import make_record
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+WIDTHS = (390, 1280, 1600)
+
+# Every word in a table cell whose pieces sit on more than one line ("outbo" / "und").
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll("table.grid td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+        if (rects.some(r => r.top >= rects[0].bottom)) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+# Badges, numbers and times that wrap at all ("In" / "progress", "12 Mar" / "2026, 10:42").
+WRAPPED_VALUES = """() => {
+  const wrapped = [];
+  for (const el of document.querySelectorAll("table.grid .badge, table.grid td.num, table.grid td.nowrap")) {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+    if (rects.some(r => r.top >= rects[0].bottom)) wrapped.push(el.textContent.trim());
+  }
+  return wrapped;
+}"""
+
+
+@pytest.fixture
+def busy_day(smartflo, make_user):
+    """A call in progress on Smartflo, placed by Asha; OTP broadcasts; synced call records."""
+    agent_sync()
+    from agents.models import Agent
+
+    asha = Agent.objects.get(name="Asha Rao")
+    asha.user = make_user("asha", role="agent")
+    asha.save(update_fields=["user"])
+    supervisor = make_user("sup", role="supervisor")
+    smartflo.set_scenario("9876543210", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1001", destination_number="9876543210")
+    smartflo.wait_for_state(call_id, "in_progress")
+    OutboundCall.objects.create(
+        agent=asha, requested_by=asha.user, destination="+919876543210", call_id=call_id, status="in_progress"
+    )
+    now = timezone.now()
+    for i in range(6):
+        OtpChallenge.objects.create(
+            phone=f"+9198765{i:05d}",
+            requested_by=supervisor,
+            state=OtpState.FAILED if i % 3 == 0 else OtpState.DELIVERED,
+            failure_step="call" if i % 3 == 0 else "",
+            failure_message="Smartflo is unavailable (could not connect to Smartflo)" if i % 3 == 0 else "",
+            code_hash="0" * 64,
+            created_at=now - timedelta(minutes=i),
+            expires_at=now + timedelta(minutes=5),
+            delivered_at=None if i % 3 == 0 else now - timedelta(minutes=i) + timedelta(seconds=2),
+        )
+    for i in range(6):
+        make_record(agent=asha, started_at=now - timedelta(hours=i + 1), status="missed" if i % 2 else "answered")
+    return call_id
+
+
+@pytest.mark.parametrize(
+    ("path", "ready"),
+    [
+        ("/calls/live/?every=30", "#board tr[data-call-id]"),
+        ("/otp/", "table.grid tr[data-state]"),
+        ("/calls/records/", "#records-results tr[data-call-id]"),
+        ("/calls/history/?number=9876543210", "table.grid .badge"),
+    ],
+    ids=["live-board", "otp-list", "call-records", "history"],
+)
+def test_table_cells_break_only_between_words(page, live_server, busy_day, path, ready, request):
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + path)
+    expect(page.locator(ready).first).to_be_visible(timeout=10000)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"layout-{request.node.callspec.id}-{width}.png"), full_page=True)
+        assert page.evaluate(BROKEN_WORDS) == [], f"words broken at {width} px"
+        assert page.evaluate(WRAPPED_VALUES) == [], f"values wrapped at {width} px"
