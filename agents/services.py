@@ -157,7 +157,7 @@ def _upstream_values(upstream: SmartfloAgent) -> dict:
     """Smartflo's agent as our row's values. An unusable number or intercom becomes None, and
     text is cut to the column sizes, so one odd agent never aborts the sync."""
     try:
-        number = to_e164(upstream.follow_me_number) if upstream.follow_me_number else None
+        number = to_e164(upstream.follow_me_number, strict=False) if upstream.follow_me_number else None
     except InvalidPhoneNumber:
         number = None
     intercom = upstream.intercom or None

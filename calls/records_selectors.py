@@ -158,7 +158,7 @@ def call_records_filter(records: QuerySet[CallRecord], filters: RecordFilters) -
 
 def _number_condition(number: str) -> Q:
     try:
-        return Q(client_number=to_e164(number))
+        return Q(client_number=to_e164(number, strict=False))
     except InvalidPhoneNumber:
         digits = re.sub(r"\D", "", number)
         return Q(client_number__contains=digits) if digits else Q(client_number__contains=number.strip())

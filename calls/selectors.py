@@ -221,7 +221,7 @@ def _current_agent_id(live: LiveCall, call: OutboundCall | None, agents: list[Ag
         if live.agent_id and agent.smartflo_id == live.agent_id:
             return agent.pk
     try:
-        number = to_e164(live.agent_number) if live.agent_number else ""
+        number = to_e164(live.agent_number, strict=False) if live.agent_number else ""
     except InvalidPhoneNumber:
         number = ""
     for agent in agents:

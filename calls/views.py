@@ -167,7 +167,7 @@ def history(request: HttpRequest) -> HttpResponse:
     with a message and a box to type it again, not a 404."""
     typed = request.GET.get("number", "").strip()
     try:
-        number = to_e164(typed)
+        number = to_e164(typed, strict=False)
     except InvalidPhoneNumber:
         return render(request, "calls/history.html", {"typed": typed, "error": HISTORY_NUMBER_ERROR})
     calls = calls_visible_to(request.user).filter(destination=number)[:100]

@@ -50,7 +50,7 @@ class PhoneSearchMixin:
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
         try:
-            number = to_e164(search_term)
+            number = to_e164(search_term, strict=False)
         except (InvalidPhoneNumber, ValueError):
             return results, may_have_duplicates
         exact = Q()

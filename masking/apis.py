@@ -163,7 +163,7 @@ class PhoneFilterField(serializers.CharField):
     def to_internal_value(self, data: object) -> str:
         text = super().to_internal_value(data)
         try:
-            return to_e164(text)
+            return to_e164(text, strict=False)  # a filter finds what is stored
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc)) from exc
 

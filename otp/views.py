@@ -28,7 +28,7 @@ def otp_challenge_list_page(request: HttpRequest) -> HttpResponse:
     phone, phone_error = "", ""
     if phone_query:
         try:
-            phone = to_e164(phone_query)
+            phone = to_e164(phone_query, strict=False)
         except InvalidPhoneNumber as exc:
             phone_error = str(exc)
     challenges = otp_challenge_list(state=state, phone=phone)

@@ -118,7 +118,7 @@ def _agent_for(number: str) -> Agent | None:
     if not number:
         return None
     try:
-        return Agent.objects.filter(follow_me_number=to_e164(number), is_active=True).first()
+        return Agent.objects.filter(follow_me_number=to_e164(number, strict=False), is_active=True).first()
     except InvalidPhoneNumber:
         return None
 

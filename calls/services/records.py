@@ -469,7 +469,7 @@ def _store_page(
 @functools.lru_cache(maxsize=4096)
 def _parse_phone(text: str) -> str:
     try:
-        return to_e164(text)
+        return to_e164(text, strict=False)  # as Smartflo recorded it
     except InvalidPhoneNumber:
         return text
 

@@ -371,3 +371,13 @@ def test_two_concurrent_runs_leave_the_same_result_as_one(records_settings, sand
     CallRecordSyncState.objects.all().delete()
     assert sync().status == RunStatus.SUCCEEDED
     assert table_snapshot() == concurrent
+
+
+def test_a_number_smartflo_recorded_is_kept_as_it_is_even_one_that_cannot_exist(records_settings, sandbox):
+    """Typed numbers must exist in the numbering plan; numbers from the network are what they
+    are: the sync normalises them without judging them."""
+    (call_id,) = sandbox.insert_records(
+        [{"start": timezone.localtime(hours_ago(1)).strftime("%Y-%m-%d %H:%M:%S"), "client_number": "5555555555"}]
+    )
+    sync()
+    assert CallRecord.objects.get(call_id=call_id).client_number == "+915555555555"

@@ -331,7 +331,7 @@ def _refuse_our_own_numbers(e164: str) -> None:
         raise ErasureRefused("This is one of our masking numbers, not a person's number.")
     fallback = getattr(settings, "MASKING_FALLBACK_NUMBER", "")
     try:
-        is_fallback = bool(fallback) and to_e164(fallback) == e164
+        is_fallback = bool(fallback) and to_e164(fallback, strict=False) == e164
     except InvalidPhoneNumber:  # an unusable setting routes nobody: nothing to protect
         is_fallback = False
     if is_fallback:
@@ -363,7 +363,7 @@ def personal_data_erase(*, phone: str, dry_run: bool = False) -> ErasureReport:
     so its counts are the real run's. Running it again finds nothing more (idempotent).
     Raises InvalidPhoneNumber for something that is not a number, ErasureRefused for ours.
     """
-    e164 = to_e164(phone)
+    e164 = to_e164(phone, strict=False)  # any number we may hold, even one that cannot exist
     _refuse_our_own_numbers(e164)
     erasure = _Erasure(NumberPattern(e164))
     with transaction.atomic():
