@@ -27,7 +27,7 @@ class PhoneField(forms.CharField):
         if not text:
             return text
         try:
-            number = to_e164(text)
+            number = to_e164(text, strict=self.indian)  # a caller id is what the network sends
         except InvalidPhoneNumber as exc:
             raise ValidationError(str(exc)) from exc
         if self.indian and not number.startswith("+91"):
@@ -126,7 +126,7 @@ class CallCheckForm(forms.Form):
         if not text:
             return None
         try:
-            return to_e164(text)
+            return to_e164(text, strict=False)  # as Smartflo would send it
         except InvalidPhoneNumber as exc:
             raise ValidationError(str(exc)) from exc
 

@@ -47,7 +47,7 @@ def _parse_fallback(raw: str) -> str | None:
     if not raw:
         return None
     try:
-        number = to_e164(raw)
+        number = to_e164(raw, strict=False)  # configuration: used as given, if Indian
     except InvalidPhoneNumber:
         number = None
     if number is None or not number.startswith("+91"):

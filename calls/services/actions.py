@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.services import agent_sync
-from calls.models import CallRecord, CallStatus, Disposition, OutboundCall, ProviderRequest
+from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
@@ -207,7 +208,7 @@ def _smartflo_call_id(call: OutboundCall, smartflo: SmartfloClient) -> str:
     return _require_call_id(call)
 
 
-def _action_failed(exc: SmartfloError, call: OutboundCall | None) -> ApplicationError:
+def _action_failed(exc: SmartfloError, call: OutboundCall | None, *, confirmed_gone: bool = False) -> ApplicationError:
     """What to answer when Smartflo would not act on a live call.
 
     Smartflo's 404 is not Smartflo failing (502) but the call not being live there: it ended
@@ -224,9 +225,10 @@ def _action_failed(exc: SmartfloError, call: OutboundCall | None) -> Application
                 status_code=404,
                 extra=extra,
             )
-        call = _settle_not_live(call)
+        if confirmed_gone:
+            call = _settle_not_live(call)
         not_live = ApplicationError(
-            f"Smartflo does not list this call as live any more: it is marked {call.get_status_display().lower()}.",
+            f"Smartflo does not list this call as live any more (here it is {call.get_status_display().lower()}).",
             code="call_not_live",
             status_code=409,
             extra=extra,
@@ -236,25 +238,20 @@ def _action_failed(exc: SmartfloError, call: OutboundCall | None) -> Application
 
 
 def _settle_not_live(call: OutboundCall) -> OutboundCall:
-    """Our call that Smartflo says is no longer live has ended, whatever events we missed: end
-    it here too, so that it stops holding the agent's line (a new dial is refused while a call
-    is live). Its call record decides how, when it is already synced; otherwise a call the
-    customer had answered completed, and one that never got that far was missed. The
-    reconcile task would reach the same end, but only after CALL_RECONCILE_AFTER_SECONDS.
+    """Our call that was in progress (the customer had answered), that Smartflo's live calls do
+    not list and that Smartflo refused to hang up as not live, has ended, whatever events we
+    missed: end it here too (completed), so it stops holding the agent's line for hours (a new
+    dial is refused while a call is in progress). Calls not yet answered are left alone: an
+    "answered" event may still be on its way, and they stop blocking the agent after
+    CALL_SETUP_WINDOW_SECONDS anyway; the reconcile task settles them.
     """
     call.refresh_from_db()
-    if call.is_final:
-        return call
-    keys = Q(custom_identifier=str(call.custom_identifier)) | (Q(call_id=call.call_id) if call.call_id else Q())
-    record = CallRecord.objects.filter(keys).only("status").first()
-    if record is not None:
-        target = CallStatus.COMPLETED if record.status == "answered" else CallStatus.MISSED
-    else:
-        target = CallStatus.COMPLETED if call.status == CallStatus.IN_PROGRESS else CallStatus.MISSED
-    if call_can_transition(call.status, target):
+    if call.status == CallStatus.IN_PROGRESS and call_can_transition(call.status, CallStatus.COMPLETED):
         with contextlib.suppress(IllegalTransition):
-            call_transition(call=call, to=target, provider_message="Ended: Smartflo no longer lists this call as live")
-    call.refresh_from_db()
+            call_transition(
+                call=call, to=CallStatus.COMPLETED, provider_message="Ended: Smartflo no longer lists this call as live"
+            )
+        call.refresh_from_db()
     return call
 
 
@@ -270,17 +267,18 @@ def call_hangup(
     if call is not None and call.is_final:
         raise ApplicationError("This call has already ended.", code="call_ended", status_code=409)
     smartflo = _client(call, client)
-    answered = False
+    answered = gone = False
     try:
         if call is not None:
             live = _live_entry(call, smartflo)  # also learns the call id if we lacked it
+            gone = live is None  # Smartflo's live calls do not list it
             answered = call.status == CallStatus.IN_PROGRESS or (live is not None and live.state == "in_progress")
             target = _require_call_id(call)
         else:
             target = call_id
         smartflo.hangup(call_id=target)
     except SmartfloError as exc:
-        raise _action_failed(exc, call) from exc
+        raise _action_failed(exc, call, confirmed_gone=gone) from exc
     finally:
         if client is None:
             smartflo.close()
@@ -346,8 +344,17 @@ def call_supervise(
         if not supervisor_agent.smartflo_id:
             # Linked, but never synced (a fresh install: the hourly sync has not run yet). One
             # sync learns the ids of every agent; without an id Smartflo cannot connect anyone.
-            with contextlib.suppress(ApplicationError):
-                agent_sync(client=smartflo)
+            # At most one such sync a minute, however often the button is pressed.
+            if cache.add("calls:on-demand-agent-sync", 1, timeout=60):
+                try:
+                    agent_sync(client=smartflo)
+                except ApplicationError as exc:
+                    raise ApplicationError(
+                        f"Your agent ({supervisor_agent.name}) has no Smartflo id yet, and reading the agents "
+                        f"from Smartflo failed: {exc.message}",
+                        code=exc.code,
+                        status_code=exc.status_code,
+                    ) from exc
             supervisor_agent.refresh_from_db()
             if not supervisor_agent.smartflo_id:
                 raise ApplicationError(

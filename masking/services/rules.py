@@ -43,7 +43,9 @@ def clean_phone(value: Any, field_name: str, errors: dict[str, list[str]], *, in
         errors[field_name] = ["A phone number is required."]
         return None
     try:
-        number = to_e164(value)
+        # Numbers Smartflo dials (party B, a two-way party A, the DID) must exist; a one-way
+        # party A is a caller id, which is what the network sends.
+        number = to_e164(value, strict=indian)
     except InvalidPhoneNumber as exc:
         errors[field_name] = [str(exc)]
         return None

@@ -153,26 +153,45 @@ def test_acting_on_our_call_that_already_ended_in_smartflo_is_409(supervisor_cli
     response = post(supervisor_client, f"/api/v1/calls/{call.pk}/transfer/", {"agent": vikram.pk})
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "call_not_live"
-    # ...and the call is ended here too (answered, so completed): it no longer holds Asha's line
+    call.refresh_from_db()
+    assert call.status == CallStatus.IN_PROGRESS  # a transfer's 404 may name the target: never settle on it
+
+    response = post(supervisor_client, f"/api/v1/calls/{call.pk}/hangup/")
+    assert response.status_code == 409 and response.json()["code"] == "call_not_live"
+    # ...hang-up ends it here too (answered, not listed live, refused as not live): completed
     call.refresh_from_db()
     assert call.status == CallStatus.COMPLETED
     assert response.json()["extra"]["call"]["status"] == "completed"
-    assert "marked completed" in response.json()["message"]
 
 
 def test_a_ghost_call_smartflo_no_longer_lists_is_ended_by_hangup_and_frees_the_agent(asha_client, asha, smartflo):
-    """Its hangup event was lost: our row says ringing, Smartflo lists nothing. Hang up ends it
-    here (missed: it never got answered), and Asha can dial again at once."""
+    """Its hangup event was lost: our row says in progress (which blocks Asha's next dial for
+    hours), Smartflo lists nothing. Hang-up ends it here, and Asha can dial again at once."""
     call = OutboundCall.objects.create(
-        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.AGENT_RINGING, call_id="1.7"
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS, call_id="1.7"
+    )
+    blocked = post(asha_client, C2C, {"destination_number": "9876543211"})
+    assert blocked.status_code == 409 and blocked.json()["code"] == "call_in_progress"
+
+    response = post(asha_client, f"/api/v1/calls/{call.pk}/hangup/")
+    assert response.status_code == 409 and response.json()["code"] == "call_not_live"
+    call.refresh_from_db()
+    assert call.status == CallStatus.COMPLETED
+
+    again = post(asha_client, C2C, {"destination_number": "9876543211"})
+    assert again.status_code in (200, 201), again.content
+
+
+def test_a_call_not_yet_answered_is_not_settled_by_a_refused_hangup(asha_client, asha, smartflo):
+    """Just dialled (Smartflo may not list it yet) or ringing (an "answered" event may be on its
+    way): a 404 on hang-up must not decide how it ended."""
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.AGENT_RINGING, call_id="1.8"
     )
     response = post(asha_client, f"/api/v1/calls/{call.pk}/hangup/")
     assert response.status_code == 409 and response.json()["code"] == "call_not_live"
     call.refresh_from_db()
-    assert call.status == CallStatus.MISSED
-
-    again = post(asha_client, C2C, {"destination_number": "9876543211"})
-    assert again.status_code in (200, 201), again.content
+    assert call.status == CallStatus.AGENT_RINGING
 
 
 def test_hangup_of_an_ended_call_is_409(asha_client, asha, smartflo):

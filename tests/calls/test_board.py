@@ -155,6 +155,9 @@ def test_monitor_by_a_linked_agent_never_synced_learns_its_smartflo_id_and_conne
     """A fresh install: the demo links sign-ins to agents before any sync, so they have no
     Smartflo id. Monitor syncs once instead of refusing with the wrong reason."""
     from django.contrib.auth.models import User
+    from django.core.cache import cache
+
+    cache.delete("calls:on-demand-agent-sync")  # at most one such sync a minute
 
     smartflo.set_scenario("9876543210", hold=True)
     body = asha_client.post(
@@ -173,3 +176,20 @@ def test_monitor_by_a_linked_agent_never_synced_learns_its_smartflo_id_and_conne
     meera.refresh_from_db()
     assert meera.smartflo_id == smartflo_id
     assert smartflo.requests(path="/v1/call/options")[-1]["json"]["agent_id"] == smartflo_id
+
+
+def test_monitor_says_why_when_the_on_demand_agent_sync_fails(supervisor_client, smartflo, sandbox_agents):
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+
+    cache.delete("calls:on-demand-agent-sync")
+    meera = sandbox_agents["meera"]
+    meera.smartflo_id = None
+    meera.user = User.objects.get(username="sup")
+    meera.save()
+    smartflo.add_fault(endpoint="agents", status=503, times=20)
+
+    page = supervisor_client.post("/calls/live/1715235734.1/monitor/").content.decode()
+
+    assert "has no Smartflo id yet, and reading the agents from Smartflo failed" in page
+    assert 'class="error"' in page

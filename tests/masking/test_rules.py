@@ -415,3 +415,16 @@ def test_a_sessions_rule_is_changed_through_its_session(staff_client, pool):
     assert response.status_code == 409
     assert response.json()["code"] == "managed_by_session"
     assert staff_client.get(f"{RULES_URL}{session.rule_id}/").json()["session"] == session.pk
+
+
+def test_a_one_way_callers_number_is_taken_as_the_network_sends_it(make_rule):
+    """Party A of a one-way rule is a caller id, never dialled: a number outside the numbering
+    plan still routes (and the rule stays editable); party B, which Smartflo dials, must exist."""
+    from masking.services import masking_rule_update
+
+    rule = make_rule(party_a="+915555555555")
+    assert rule.party_a == "+915555555555"
+    assert masking_rule_update(rule=rule, data={"reference": "edited"}).reference == "edited"
+    with pytest.raises(ValidationError) as refused:
+        make_rule(party_a="+919845012399", party_b="+915555555555")
+    assert "party_b" in refused.value.message_dict
