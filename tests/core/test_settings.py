@@ -137,3 +137,28 @@ def test_without_a_broker_url_the_embedded_filesystem_broker_is_used():
     code = "from contactcenter.celery import app; print(app.conf.broker_url)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
     assert result.stdout.strip() == "filesystem://", result.stderr
+
+
+def test_the_embedded_broker_keeps_its_files_under_var_not_the_working_directory(tmp_path):
+    """kombu's file-system transport writes its exchange table to ./control/ unless told where:
+    `make dev` left a stray control/ folder in the checkout."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
+    clean.update(
+        {
+            "DJANGO_ENV_FILE": os.devnull,
+            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "contactcenter.settings",
+            "PYTHONPATH": str(ROOT),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+        }
+    )
+    code = (
+        "import django; django.setup()\n"
+        "from contactcenter.celery import app\n"
+        "app.send_task('core.smartflo_ping', queue='test-stray-files')\n"
+        "print(app.conf.broker_transport_options['control_folder'])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("var/broker/control")
+    assert list(tmp_path.iterdir()) == []  # nothing written where the process was started
