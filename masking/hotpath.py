@@ -11,6 +11,7 @@ on both). Everything else in the app uses the ORM.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -102,12 +103,17 @@ def route_lookup(*, masking_number: str, caller: str, at: datetime) -> tuple[str
     return callee, rule_id, bool(active), bool(started), bool(not_ended)
 
 
+def _log_params(values: dict[str, Any], adapt: Callable[[Any], Any]) -> list[Any]:
+    """One row's values in LOG_FIELDS order, its time adapted by the backend."""
+    params = [values[name] for name in LOG_FIELDS]
+    params[0] = adapt(params[0])
+    return params
+
+
 def resolution_log_insert(values: dict[str, Any]) -> None:
     """One ResolutionLog row; `values` holds LOG_FIELDS (matched_rule as an id or None)."""
-    params = [values[name] for name in LOG_FIELDS]
-    params[0] = connection.ops.adapt_datetimefield_value(params[0])
     with connection.cursor() as cursor:
-        cursor.execute(_log_sql(connection.vendor), params)
+        cursor.execute(_log_sql(connection.vendor), _log_params(values, connection.ops.adapt_datetimefield_value))
 
 
 def resolution_log_insert_many(rows: list[dict[str, Any]]) -> None:
@@ -121,13 +127,8 @@ def resolution_log_insert_many(rows: list[dict[str, Any]]) -> None:
                 copy.write_row([values[name] for name in LOG_FIELDS])
         return
     adapt = db.ops.adapt_datetimefield_value
-    params = []
-    for values in rows:
-        row = [values[name] for name in LOG_FIELDS]
-        row[0] = adapt(row[0])
-        params.append(row)
     with db.cursor() as cursor:
-        cursor.executemany(_log_sql(db.vendor), params)
+        cursor.executemany(_log_sql(db.vendor), [_log_params(values, adapt) for values in rows])
 
 
 @functools.cache

@@ -26,6 +26,8 @@ from typing import Any
 from django.core import signals
 
 from contactcenter.core.middleware import FAST_LANE
+from masking.apis import masking_resolve_answer
+from masking.dialplan import json_variables, presented_tokens, tokens_authorised
 
 PATHS = frozenset(path for path, view in FAST_LANE.items() if view == "masking.apis.masking_resolve_api")
 MAX_BODY = 4096
@@ -59,9 +61,6 @@ class ResolveLane:
         environ["wsgi.input"] = io.BytesIO(body)  # Django reads it again if the lane passes
         if len(body) != length or not body.strip():
             return self.app(environ, start_response)
-
-        from masking.apis import masking_resolve_answer
-        from masking.dialplan import json_variables, presented_tokens, tokens_authorised
 
         try:
             authorised = tokens_authorised(presented_tokens(environ))
