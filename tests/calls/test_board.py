@@ -23,41 +23,39 @@ def fresh_cache():
 
 def test_many_boards_share_one_provider_poll(supervisor_client, make_user, asha_client, smartflo, settings):
     settings.LIVE_CALLS_CACHE_SECONDS = 30
-    smartflo.set_scenario("9876543210", hold=True)
-    body = asha_client.post(
-        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
-    ).json()
-    smartflo.wait_for_state(body["call_id"], "in_progress")
+    call_id = live_call(asha_client, smartflo)
     smartflo.clear_requests()
     for _ in range(5):
         page = supervisor_client.get("/calls/live/board/")
         assert page.status_code == 200
-        assert body["call_id"] in page.content.decode()
+        assert call_id in page.content.decode()
         assert "placed by asha" in page.content.decode()  # merged with our OutboundCall
     assert len(smartflo.requests(path="/v1/live_calls")) == 1
 
 
-def test_board_hangup(supervisor_client, asha_client, smartflo):
+def live_call(asha_client, smartflo) -> str:
+    """Asha dials a customer who answers and holds; returns Smartflo's call id once in progress."""
     smartflo.set_scenario("9876543210", hold=True)
-    body = asha_client.post(
+    call_id = asha_client.post(
         "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
-    ).json()
-    smartflo.wait_for_state(body["call_id"], "in_progress")
-    page = supervisor_client.post(f"/calls/live/{body['call_id']}/hangup/")
+    ).json()["call_id"]
+    smartflo.wait_for_state(call_id, "in_progress")
+    return call_id
+
+
+def test_board_hangup(supervisor_client, asha_client, smartflo):
+    call_id = live_call(asha_client, smartflo)
+    page = supervisor_client.post(f"/calls/live/{call_id}/hangup/")
     assert "Hang-up sent." in page.content.decode()
-    assert not [c for c in smartflo.live_calls() if c["call_id"] == body["call_id"]]
+    assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]
     assert OutboundCall.objects.get().is_final
 
 
 def test_monitor_needs_a_linked_agent_and_then_reaches_smartflo(
     supervisor_client, asha_client, smartflo, sandbox_agents, make_user
 ):
-    smartflo.set_scenario("9876543210", hold=True)
-    body = asha_client.post(
-        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
-    ).json()
-    smartflo.wait_for_state(body["call_id"], "in_progress")
-    refused = supervisor_client.post(f"/calls/live/{body['call_id']}/monitor/")
+    call_id = live_call(asha_client, smartflo)
+    refused = supervisor_client.post(f"/calls/live/{call_id}/monitor/")
     assert "not linked to a Smartflo agent" in refused.content.decode()
     assert '<p class="error" role="alert">Your sign-in is not linked' in refused.content.decode()  # not a success
     assert smartflo.requests(path="/v1/call/options") == []
@@ -68,7 +66,7 @@ def test_monitor_needs_a_linked_agent_and_then_reaches_smartflo(
     meera.user = User.objects.get(username="sup")
     meera.save()
     for mode, option in (("monitor", 1), ("whisper", 2), ("barge", 3)):
-        page = supervisor_client.post(f"/calls/live/{body['call_id']}/{mode}/")
+        page = supervisor_client.post(f"/calls/live/{call_id}/{mode}/")
         assert f"{mode.title()} started" in page.content.decode()
         assert smartflo.requests(path="/v1/call/options")[-1]["json"]["type"] == option
 
@@ -83,21 +81,17 @@ def transfer_choices(page, call_id: str) -> list[str]:
 
 
 def test_the_board_offers_every_agent_but_the_one_on_the_call(supervisor_client, asha_client, smartflo):
-    smartflo.set_scenario("9876543210", hold=True)
-    body = asha_client.post(
-        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
-    ).json()
-    smartflo.wait_for_state(body["call_id"], "in_progress")
-    assert transfer_choices(supervisor_client.get("/calls/live/board/"), body["call_id"]) == [
+    call_id = live_call(asha_client, smartflo)
+    assert transfer_choices(supervisor_client.get("/calls/live/board/"), call_id) == [
         "Meera Iyer",
         "Vikram Singh",
     ]
 
     vikram = Agent.objects.get(name="Vikram Singh")
-    page = supervisor_client.post(f"/calls/live/{body['call_id']}/transfer/", {"agent": vikram.pk})
+    page = supervisor_client.post(f"/calls/live/{call_id}/transfer/", {"agent": vikram.pk})
     assert "Transferred to Vikram Singh." in page.content.decode()
     cache.clear()  # the board's next poll: Smartflo now has Vikram on the call
-    assert transfer_choices(supervisor_client.get("/calls/live/board/"), body["call_id"]) == [
+    assert transfer_choices(supervisor_client.get("/calls/live/board/"), call_id) == [
         "Asha Rao",
         "Meera Iyer",
     ]
@@ -159,18 +153,14 @@ def test_monitor_by_a_linked_agent_never_synced_learns_its_smartflo_id_and_conne
 
     cache.delete("calls:on-demand-agent-sync")  # at most one such sync a minute
 
-    smartflo.set_scenario("9876543210", hold=True)
-    body = asha_client.post(
-        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
-    ).json()
-    smartflo.wait_for_state(body["call_id"], "in_progress")
+    call_id = live_call(asha_client, smartflo)
     meera = sandbox_agents["meera"]
     smartflo_id = meera.smartflo_id
     meera.smartflo_id = None
     meera.user = User.objects.get(username="sup")
     meera.save()
 
-    page = supervisor_client.post(f"/calls/live/{body['call_id']}/monitor/")
+    page = supervisor_client.post(f"/calls/live/{call_id}/monitor/")
 
     assert "Monitor started" in page.content.decode()
     meera.refresh_from_db()
