@@ -65,15 +65,27 @@ def admin(server: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def exists(server: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--sizes", type=int, nargs=2, default=[100_000, 1_000_000])
     parser.add_argument("--keep-db", action="store_true", help="keep the databases at the end")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="use databases a --keep-db run left (migrated again, not refilled)"
+    )
     args = parser.parse_args()
+    args.keep_db = args.keep_db or args.reuse_db
     names = [f"{DB_NAME}_{size}" for size in args.sizes]
-    for name in names:
+    args.reuse_db = args.reuse_db and all(exists(args.server, name) for name in names)  # else fill both
+    for name in names if not args.reuse_db else ():
         admin(args.server, f"DROP DATABASE IF EXISTS {name}")
         admin(args.server, f"CREATE DATABASE {name}")
     os.environ.update(
@@ -115,10 +127,16 @@ def use(name: str):
 def run(args, names: list[str]) -> None:
     from django.core.management import call_command
 
+    from agents.models import Agent
+
     small, large = args.sizes
     for name, size in zip(names, args.sizes, strict=True):
         connection = use(name)
         call_command("migrate", verbosity=0)
+        if args.reuse_db:
+            agents = list(Agent.objects.order_by("pk"))
+            print(f"{name}: reused ({Agent.objects.count()} agents)")
+            continue
         agents = make_agents()
         fill(connection, 1, small, len(agents))
         if size > small:
@@ -238,7 +256,9 @@ def measure_all(filters: dict[str, dict[str, str]], names: list[str], runs: int)
     for name in names:
         use(name)
         clients[name] = Client()
-        clients[name].force_login(get_user_model().objects.create_superuser("bench", password="bench-only-password"))
+        user = get_user_model().objects.filter(username="bench").first()
+        user = user or get_user_model().objects.create_superuser("bench", password="bench-only-password")
+        clients[name].force_login(user)
     results: dict[str, dict[str, dict]] = {name: {} for name in names}
     for label, params in filters.items():
         requests, tables = {}, {}

@@ -11,6 +11,11 @@ A Redis that does not answer at all (a dead host, a dropped network) costs a ful
 per operation, many per page: so after one unreachable error the cache skips Redis altogether for
 `UNREACHABLE_PAUSE_SECONDS` (per process and Redis location), answering as above without trying,
 then tries again. A Redis that comes back is used again at most that long afterwards.
+
+Django's Redis client also makes a new `redis.Redis` object for every operation, and each one
+builds a table of about 170 response callbacks: about 0.2 ms a cache call, more than the round
+trip to Redis. `ReusingRedisCacheClient` keeps one per connection pool (a `redis.Redis` is only
+a handle on its pool, safe to share).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -41,12 +46,31 @@ def _warn(operation: str, exc: Exception) -> None:
         logger.warning("cache unavailable (%s on %s): serving without it", exc.__class__.__name__, operation)
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's client, with one `redis.Redis` per connection pool instead of one per call."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     #: After an unreachable error, Redis is not tried again for this long (a circuit breaker).
     UNREACHABLE_PAUSE_SECONDS = 5.0
     #: Redis location -> time.monotonic() until which it is skipped; shared by the per-thread
     #: instances Django makes of one cache, so one slow failure spares every thread.
     _paused_until: ClassVar[dict[tuple[str, ...], float]] = {}
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
 
     def _pause_key(self) -> tuple[str, ...]:
         return tuple(self._servers)
