@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+
+from contactcenter.core.compiled import CompiledQuery
 
 AGENTS_GROUP = "Agents"
 SUPERVISORS_GROUP = "Supervisors"
+
+# Asked by every signed-in page: compiled once, not per request.
+_GROUP_NAMES = CompiledQuery(lambda user_id: Group.objects.filter(user__pk=user_id).values_list("name"), -1)
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
@@ -16,7 +21,7 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
     cached = getattr(user, "_contactcenter_roles", None)
     if cached is not None:
         return list(cached)
-    names = set(user.groups.values_list("name", flat=True))
+    names = {name for (name,) in _GROUP_NAMES.rows(user.pk)}
     roles = []
     if user.is_superuser or SUPERVISORS_GROUP in names:
         roles.append("supervisor")
