@@ -7,8 +7,8 @@ placeholder values, keeps the SQL, and runs it with the real values: the SQL is 
 so it stays right when models change.
 
 Each placeholder must come out of the compilation as exactly one parameter, unchanged, which is
-checked when the SQL is first built. Rows come back as the database driver gives them, without
-the ORM's converters: use it for text and integer columns.
+checked when the SQL is first built. Rows come back as `values_list()` would give them: the
+ORM's converters (SQLite's text to datetimes, for one) run on them.
 """
 
 from __future__ import annotations
@@ -27,25 +27,28 @@ class CompiledQuery:
     def __init__(self, build: Callable[..., QuerySet], *placeholders: Any) -> None:
         self._build = build
         self._placeholders = placeholders
-        self._compiled: dict[str, tuple[str, list[Any], list[int]]] = {}
+        self._compiled: dict[str, tuple[str, list[Any], list[int], dict]] = {}
 
-    def _sql(self, connection) -> tuple[str, list[Any], list[int]]:
+    def _sql(self, connection) -> tuple[str, list[Any], list[int], dict]:
         compiled = self._compiled.get(connection.vendor)
         if compiled is None:
-            sql, params = self._build(*self._placeholders).query.get_compiler(connection=connection).as_sql()
+            compiler = self._build(*self._placeholders).query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            converters = compiler.get_converters([expression for expression, _, _ in compiler.select])
             params = list(params)
             slots = []
             for placeholder in self._placeholders:
-                found = [i for i, param in enumerate(params) if param == placeholder and type(param) is type(placeholder)]
+                kind = type(placeholder)
+                found = [i for i, param in enumerate(params) if type(param) is kind and param == placeholder]
                 if len(found) != 1:
                     raise ValueError(f"placeholder {placeholder!r} is {len(found)} parameters of {sql!r}, not one")
                 slots.append(found[0])
-            compiled = self._compiled[connection.vendor] = (sql, params, slots)
+            compiled = self._compiled[connection.vendor] = (sql, params, slots, converters)
         return compiled
 
     def rows(self, *values: Any, using: str = "default") -> list[tuple]:
         connection = connections[using]
-        sql, params, slots = self._sql(connection)
+        sql, params, slots, converters = self._sql(connection)
         if len(values) != len(slots):
             raise TypeError(f"{len(slots)} values expected, {len(values)} given")
         params = list(params)
@@ -53,4 +56,14 @@ class CompiledQuery:
             params[slot] = value
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        if not converters:
+            return rows
+        converted = []
+        for row in rows:
+            row = list(row)
+            for index, (functions, expression) in converters.items():
+                for convert in functions:
+                    row[index] = convert(row[index], expression, connection)
+            converted.append(tuple(row))
+        return converted

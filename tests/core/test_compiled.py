@@ -54,3 +54,17 @@ def test_roles_follow_group_changes_from_one_request_to_the_next():
     assert user_roles(User.objects.get(pk=user.pk)) == ["supervisor", "agent"]
     user.groups.clear()
     assert user_roles(User.objects.get(pk=user.pk)) == []
+
+
+def test_rows_come_back_converted_as_values_list_gives_them():
+    """Datetimes are aware datetimes on every database (SQLite hands back text), booleans are bools."""
+    user = User.objects.create(username="eve", is_staff=True)
+    query = CompiledQuery(
+        lambda pk: User.objects.filter(pk=pk).values_list("date_joined", "is_staff", "last_login"), -1
+    )
+    assert query.rows(user.pk) == list(
+        User.objects.filter(pk=user.pk).values_list("date_joined", "is_staff", "last_login")
+    )
+    ((joined, staff, last_login),) = query.rows(user.pk)
+    assert joined == user.date_joined and joined.tzinfo is not None
+    assert staff is True and last_login is None
