@@ -149,6 +149,8 @@ else:
 
 # --- Auth ---------------------------------------------------------------------------------
 
+SESSION_ENGINE = "contactcenter.core.sessions"  # Django's database sessions, read with less Python
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
