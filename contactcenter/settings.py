@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "contactcenter.core.context_processors.roles",
+                "contactcenter.core.context_processors.navigation",
             ],
         },
     },
