@@ -199,6 +199,21 @@ def test_htmx_gets_only_the_results_partial(records, supervisor_client):
     assert 'href="/calls/records/export.csv?from=2026-03-01&amp;to=2026-03-31"' in html
 
 
+def test_the_hour_chip_follows_filters_changed_in_place(records, supervisor_client):
+    """A chart click sets the hour with a page load; filters changed after it come by HTMX, and the
+    chip's remove link must keep them (it used to keep the filters of the page load)."""
+    hx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "records-results"}
+    page = supervisor_client.get(URL, {**RANGE, "hour": "9"}).content.decode()
+    assert 'id="clear-hour"' in page and "09:00–09:59" in page
+
+    html = supervisor_client.get(URL, {**RANGE, "hour": "9", "status": "missed"}, **hx).content.decode()
+    chip = html[html.index('<div id="hour-chip" hx-swap-oob="true">') :]
+    assert 'href="?from=2026-03-01&amp;to=2026-03-31&amp;status=missed&amp;hour=9&amp;hour="' in chip
+
+    cleared = supervisor_client.get(URL, RANGE, **hx).content.decode()
+    assert '<div id="hour-chip" hx-swap-oob="true"></div>' in cleared  # no hour: the chip goes
+
+
 def test_an_agent_sees_only_their_own_rows_and_no_agent_filter(records, asha):
     client = login(asha.user)
     response = client.get(URL, RANGE)
