@@ -2,18 +2,21 @@
 
     .venv/bin/python bench/records_dashboard.py [--server postgres://postgres@127.0.0.1:5432] [--runs 15]
     .venv/bin/python bench/records_dashboard.py --sizes 5000 20000 --runs 3      # a quick look
+    .venv/bin/python bench/records_dashboard.py --keep-db; ... --reuse-db         # fill once, measure again
 
 Two scratch databases, `bench_records_dash_<size>`, hold the two sizes (the large one's first
 rows are the small one's). For each of 13 filters, the first page of the dashboard is requested
 through Django (middleware, session, auth, view, form, template: the server time), and the very
 SQL statements that request ran (captured, every one of them: session, user, roles, agents, the
 page with its count, sync status) are run directly on the same connection. The same for the
-table's own query through the selector (`call_record_table`). All four take turns within each
-run (small page, its SQL, large page, its SQL), so load from elsewhere on the machine hits them
-alike. Printed per filter, at the large size: p50 server time, p50 of its SQL, their ratio
+table a filter change swaps in by HTMX (the page without its frame, sync status and filter
+controls) and for the table's own query through the selector (`call_record_table`). Within each
+run the sizes take turns (small page, its SQL, large page, its SQL), so load from elsewhere on
+the machine hits them alike. Printed per filter, at the large size: p50 server time, p50 of its SQL, their ratio
 (target <= 2), what Python adds (server - SQL), and the large size's p50 over the small size's
 (target <= 1.5). Rows span 30 days, spread like the sandbox's (3 agents + 7 more, 70% answered,
-45% inbound). The databases are dropped at the end (`--keep-db` keeps them).
+45% inbound). The databases are dropped at the end (`--keep-db` keeps them, `--reuse-db` measures
+them again without filling).
 """
 
 from __future__ import annotations
@@ -148,7 +151,7 @@ def run(args, names: list[str]) -> None:
     import report  # bench/report.py: the rows of `make bench`'s table (a no-op when run by hand)
 
     for row in rows:  # one row per filter; `make bench` shows each metric's worst filter
-        for part, key in (("table query", "table"), ("page request", "request")):
+        for part, key in (("table query", "table"), ("page request", "request"), ("filter change (HTMX)", "partial")):
             report.result(bench="records_dashboard", metric=f"{part} / its SQL at {large} rows", detail=row["filter"],
                           value=row[f"{key}_ratio"], target="<= 2")  # fmt: skip
             report.result(bench="records_dashboard", metric=f"{part}, {large} / {small} rows", detail=row["filter"],
@@ -162,7 +165,7 @@ def compare(filters, at_small: dict, at_large: dict) -> list[dict]:
     for name in filters:
         big, little = at_large[name], at_small[name]
         row = {"filter": name, "matches": big["matches"]}
-        for key in ("table", "request"):
+        for key in ("table", "request", "partial"):
             row[key], row[f"{key}_sql"] = big[key], big[f"{key}_sql"]
             row[f"{key}_ratio"] = big[key] / big[f"{key}_sql"]
             row[f"{key}_growth"] = big[key] / little[key]
@@ -173,19 +176,22 @@ def compare(filters, at_small: dict, at_large: dict) -> list[dict]:
 def print_table(rows: list[dict], small: int, large: int) -> None:
     growth = f"{large // 1000}k/{small // 1000}k" if large < 1_000_000 else f"{large // 1_000_000}M/{small // 1000}k"
     print()
-    print(f"At {large:,} rows (ms, p50). 'table' = the first page's query through the ORM (the selector);")
-    print("'request' = the whole page through Django (middleware, session, auth, form, template) and 'SQL' =")
-    print(f"every statement it ran, run directly; 'python' = request - SQL; {growth} = p50 at {large:,} / {small:,}.")
-    print(
-        f"{'filter':<26} {'matches':>8} {'table':>6} {'SQL':>5} {'ratio':>6} {growth:>8} | "
-        f"{'request':>8} {'SQL':>5} {'python':>6} {'ratio':>6} {growth:>8}"
-    )
+    print(f"At {large:,} rows (ms, p50). 'table' = the first page's query through the selector; 'page' = the")
+    print("whole page through Django (middleware, session, auth, form, template); 'HTMX' = the table a filter")
+    print("change swaps in (the same, without the page around it); 'SQL' = every statement each ran, run")
+    print(f"directly; 'py' = time - SQL; {growth} = p50 at {large:,} / {small:,}.")
+    parts = (("table", "table"), ("page", "request"), ("HTMX", "partial"))
+    print(f"{'':<35}" + "".join(f" | {label:<29}" for label, _ in parts))
+    heading = f" | {'time':>5} {'SQL':>5} {'py':>4} {'ratio':>5} {growth:>7}"
+    print(f"{'filter':<26} {'matches':>8}" + heading * len(parts))
     for row in rows:
         print(
-            f"{row['filter']:<26} {row['matches']:>8} {row['table']:>6.1f} {row['table_sql']:>5.1f} "
-            f"{row['table_ratio']:>6.2f} {row['table_growth']:>8.2f} | {row['request']:>8.1f} "
-            f"{row['request_sql']:>5.1f} {row['request'] - row['request_sql']:>6.1f} {row['request_ratio']:>6.2f} "
-            f"{row['request_growth']:>8.2f}"
+            f"{row['filter']:<26} {row['matches']:>8}"
+            + "".join(
+                f" | {row[key]:>5.1f} {row[f'{key}_sql']:>5.1f} {row[key] - row[f'{key}_sql']:>4.1f}"
+                f" {row[f'{key}_ratio']:>5.2f} {row[f'{key}_growth']:>7.2f}"
+                for _, key in parts
+            )
         )
     print("targets: ratio (server time / the same SQL run directly) <= 2; growth (1M/100k) <= 1.5")
 
@@ -261,7 +267,7 @@ def measure_all(filters: dict[str, dict[str, str]], names: list[str], runs: int)
         clients[name].force_login(user)
     results: dict[str, dict[str, dict]] = {name: {} for name in names}
     for label, params in filters.items():
-        requests, tables = {}, {}
+        requests, tables, partials = {}, {}, {}
         for name in names:
             use(name)
             query = QueryDict(mutable=True)
@@ -273,20 +279,24 @@ def measure_all(filters: dict[str, dict[str, str]], names: list[str], runs: int)
                 response = client.get(PAGE, params)
                 assert response.status_code == 200, response.status_code
 
+            def partial(client=clients[name], params=params):  # what a filter change in the page asks
+                response = client.get(PAGE, params, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="records-results")
+                assert response.status_code == 200 and b"<html" not in response.content, response.status_code
+
             def table(filters_=filters_, form=form, page=page):
                 return call_record_table(scope=scope, filters=filters_, sort=form.sort_key(), page=page)
 
-            requests[name], tables[name] = request, table
+            requests[name], tables[name], partials[name] = request, table, partial
             matches = call_records_filter(call_records_visible_to(scope), filters_).order_by()[:10001].count()
             results[name][label] = {"matches": f"{matches}" if matches <= 10000 else "10000+"}
-        for kind, functions in (("request", requests), ("table", tables)):
+        for kind, functions in (("request", requests), ("partial", partials), ("table", tables)):
             for name, (p50, sql) in measure(functions, runs).items():
                 results[name][label].update({kind: p50, f"{kind}_sql": sql})
         print(
             f"  {label:<24}"
             + "".join(
-                f" | {name.rsplit('_', 1)[-1]:>7}: page {r['request']:6.1f} ms (SQL {r['request_sql']:5.1f}),"
-                f" table {r['table']:5.1f} ms (SQL {r['table_sql']:5.1f})"
+                f" | {name.rsplit('_', 1)[-1]:>7}: page {r['request']:5.1f} ms (SQL {r['request_sql']:4.1f}),"
+                f" HTMX {r['partial']:5.1f} ({r['partial_sql']:4.1f}), table {r['table']:5.1f} ({r['table_sql']:4.1f})"
                 for name, r in ((name, results[name][label]) for name in names)
             ),
             flush=True,
