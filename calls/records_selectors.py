@@ -542,9 +542,11 @@ def call_record_sync_status() -> CallRecordSyncRun | None:
 
 _SYNC_RUN_FIELDS = [f.attname for f in CallRecordSyncRun._meta.concrete_fields]
 _SYNC_STATUS = CompiledQuery(  # on every dashboard page
-    lambda: CallRecordSyncRun.objects.exclude(status=CallRecordSyncRunStatus.SKIPPED)
-    .order_by("-id")
-    .values_list(*_SYNC_RUN_FIELDS)[:1]
+    lambda: (
+        CallRecordSyncRun.objects.exclude(status=CallRecordSyncRunStatus.SKIPPED)
+        .order_by("-id")
+        .values_list(*_SYNC_RUN_FIELDS)[:1]
+    )
 )
 
 

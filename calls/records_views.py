@@ -9,13 +9,16 @@ from __future__ import annotations
 import csv
 import re
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from calls.models import CallRecordSyncRunStatus
 from calls.records_forms import RecordFilterForm
 from calls.records_html import form_controls, table_rows
 from calls.records_selectors import (
@@ -31,7 +34,9 @@ from calls.records_selectors import (
     sync_failure_summary,
 )
 from calls.services.recordings import recording_open
+from calls.services.records import call_records_sync_request, call_records_sync_requested
 from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.roles import is_supervisor
 
 FILTER_KEYS = ("from", "to", "agent", "direction", "status", "op", "duration", "number", "hour")
 SORT_LABELS = {"started": "Started", "duration": "Duration", "talk": "Talk time"}
@@ -99,9 +104,52 @@ def records_dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "records/_results.html", context)
     context["controls"] = form_controls(form)
     context["charts_url"] = reverse("calls:records-charts")
-    context["sync"] = sync = call_record_sync_status()
-    context["sync_failure"] = sync_failure_summary(sync.error) if sync is not None and sync.error else ""
+    context.update(_sync_context(request))
     return render(request, "records/dashboard.html", context)
+
+
+def _sync_context(request: HttpRequest, *, error: str = "") -> dict:
+    """What the sync status line shows: the latest run, a "Sync now" no run has taken up yet,
+    and for supervisors the button. While either is going the line refreshes itself often."""
+    sync = call_record_sync_status()
+    requested = call_records_sync_requested()
+    if requested is not None and sync is not None and sync.started_at >= requested:
+        requested = None  # a run has started since
+    running = sync is not None and sync.status == CallRecordSyncRunStatus.RUNNING
+    return {
+        "sync": sync,
+        "sync_failure": sync_failure_summary(sync.error) if sync is not None and sync.error else "",
+        "sync_requested": requested,
+        "sync_busy": running or requested is not None,
+        "sync_error": error,
+        "sync_url": reverse("calls:records-sync"),
+        "can_sync": is_supervisor(request.user),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def records_sync(request: HttpRequest) -> HttpResponse:
+    """GET: the sync status line (the dashboard polls it). POST, supervisors only: "Sync now",
+    a run queued for a worker; the answer is the status line (a plain form post goes back to
+    the dashboard with a message)."""
+    error = ""
+    if request.method == "POST":
+        if not is_supervisor(request.user):
+            raise PermissionDenied("Only supervisors can start a sync.")
+        try:
+            call_records_sync_request()
+        except ApplicationError as exc:
+            error = exc.message
+        if not request.headers.get("HX-Request"):
+            if error:
+                messages.error(request, error)
+            else:
+                messages.success(request, "Sync asked for: new records appear as soon as a worker has fetched them.")
+            return redirect("calls:records")
+    response = render(request, "records/_sync_status.html", _sync_context(request, error=error))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -30,14 +30,15 @@ def _log_progress(progress: SyncProgress) -> None:
 
 
 @shared_task(name="calls.sync_call_records", ignore_result=True, soft_time_limit=900, time_limit=960)
-def sync_call_records() -> None:
-    """Every CDR_SYNC_INTERVAL_SECONDS (beat): pull new call records from Smartflo.
+def sync_call_records(trigger: str = "beat") -> None:
+    """Every CDR_SYNC_INTERVAL_SECONDS (beat), or when a supervisor asks ("manual"): pull new
+    call records from Smartflo.
 
     No task-level retry: the client already retries each request with backoff, a run that
     stops keeps every whole window it stored, and the next beat run carries on from there.
     """
     try:
-        run = call_records_sync(trigger="beat", on_progress=_log_progress)
+        run = call_records_sync(trigger="manual" if trigger == "manual" else "beat", on_progress=_log_progress)
     except (SmartfloError, SyncError) as exc:
         logger.warning("call records sync failed: %s (the next run resumes from the watermark)", exc)
         return

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/wrap-up/", views.wrap_up, name="wrap-up"),
     path("records/", records_views.records_dashboard, name="records"),
     path("records/charts/", records_views.records_charts, name="records-charts"),
+    path("records/sync/", records_views.records_sync, name="records-sync"),
     path("records/export.csv", records_views.records_export, name="records-export"),
     path("records/<str:call_id>/recording", records_views.record_recording, name="record-recording"),
 ]

@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -98,6 +99,51 @@ class SyncProgress:
 
 
 ProgressCallback = Callable[[SyncProgress], None]
+
+
+# --- Asked for from the dashboard ------------------------------------------------------------
+
+SYNC_REQUEST_KEY = "records:sync:requested"
+SYNC_REQUEST_SECONDS = 600  # how long "waiting for a worker" is shown before it is forgotten
+
+
+def call_records_sync_request() -> datetime:
+    """Queue an incremental run now (the dashboard's "Sync now"); returns when it was asked for.
+
+    A run already going, or asked for and not started yet, is not asked for twice: its time is
+    returned. The request is kept in the cache, so the dashboard can say it waits for a worker.
+    Raises ApplicationError (503 queue_unavailable) when the task queue cannot be reached.
+    """
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from calls.tasks import sync_call_records
+    from contactcenter.core.exceptions import ApplicationError
+
+    latest = CallRecordSyncRun.objects.exclude(status=RunStatus.SKIPPED).order_by("-id").first()
+    if latest is not None and latest.status == RunStatus.RUNNING:
+        return latest.started_at
+    pending = cache.get(SYNC_REQUEST_KEY)
+    if pending is not None and (latest is None or pending > latest.started_at):
+        return pending
+    at = timezone.now()
+    cache.set(SYNC_REQUEST_KEY, at, SYNC_REQUEST_SECONDS)  # before queueing: an eager run starts inside
+    try:
+        sync_call_records.apply_async(kwargs={"trigger": "manual"})
+    except (BrokerError, OSError) as exc:
+        cache.delete(SYNC_REQUEST_KEY)
+        logger.error("call records sync could not be queued (%s)", exc.__class__.__name__)
+        raise ApplicationError(
+            "The task queue cannot be reached: records will sync at the next scheduled run.",
+            code="queue_unavailable",
+            status_code=503,
+        ) from None
+    logger.info("call records sync asked for from the dashboard")
+    return at
+
+
+def call_records_sync_requested() -> datetime | None:
+    """When a "Sync now" was asked for, while no run has started since (else None)."""
+    return cache.get(SYNC_REQUEST_KEY)
 
 
 # --- The run ---------------------------------------------------------------------------------

@@ -124,3 +124,21 @@ def test_filter_errors_show_under_the_filters_and_clear_when_corrected(page, liv
     page.click("a.reset")
     expect(errors).to_have_count(0)
     assert page.console_errors == []
+
+
+def test_sync_now_fetches_new_records_and_the_status_line_says_so(page, live_server, synced, smartflo):
+    """Tests run tasks at once (eagerly): the click's answer is the line after the run."""
+    now = timezone.now()  # calls of the last few minutes: after the watermark the backfill left
+    smartflo.generate_records(count=12, start=now - timedelta(minutes=4), end=now - timedelta(seconds=30), seed=6)
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/records/")
+    expect(page.locator("#sync-status")).to_contain_text("Synced")
+
+    with page.expect_response(lambda r: r.url.endswith("/calls/records/sync/") and r.request.method == "POST"):
+        page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_contain_text("12 records")
+    expect(page.locator("#sync-now")).to_be_enabled()
+    assert CallRecord.objects.count() == 92
+    page.click("button.apply")  # the table shows them
+    expect(page.locator("#records-results .records-count")).to_contain_text("of 92 calls")
+    assert not page.console_errors

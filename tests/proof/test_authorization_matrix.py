@@ -281,6 +281,9 @@ PAGE_ROWS = [
         {ANON: LOGIN, AGENT: SHOWN, OTHER: HIDDEN, SUP: SHOWN, SU: SHOWN},
         secret="{asha.name}",
     ),
+    Row("calls/records/sync/", "GET", "/calls/records/sync/", signed_in(200)),
+    Row("calls/records/sync/", "POST", "/calls/records/sync/", supervisors(200), form=True, body={}, headers=HTMX),
+    Row("calls/records/sync/", "PUT", "/calls/records/sync/", signed_in(405), variant="other methods"),
     Row(
         "calls/records/export.csv",
         "GET",
@@ -1142,6 +1145,7 @@ def test_an_api_token_does_not_open_pages(world):
         ("POST", "/calls/{call.pk}/wrap-up/", 403),
         ("POST", "/calls/{call.pk}/hangup/", 403),
         ("POST", "/calls/alerts/{alert.pk}/dismiss/", 403),
+        ("POST", "/calls/records/sync/", 403),
         ("POST", "/accounts/logout/", 403),
         ("POST", "/api/v1/calls/click-to-call/", 403),
         ("POST", "/api/v1/calls/{call.call_id}/hangup/", 403),
