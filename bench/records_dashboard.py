@@ -79,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/14", help="the cache, as in production")
     parser.add_argument("--sizes", type=int, nargs=2, default=[100_000, 1_000_000])
     parser.add_argument("--keep-db", action="store_true", help="keep the databases at the end")
     parser.add_argument(
@@ -94,6 +95,7 @@ def main() -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="tests.settings",  # DEBUG off, no static manifest needed
         DATABASE_URL=f"{args.server}/{names[0]}",
+        CACHE_URL=args.cache_url,  # as deployed (the page reads a "Sync now" marker from it)
         LOG_LEVEL="WARNING",
         CONN_MAX_AGE="600",
     )
