@@ -20,6 +20,9 @@ class ProviderRequestInline(admin.TabularInline):
 
 @admin.register(OutboundCall)
 class OutboundCallAdmin(admin.ModelAdmin):
+    """Calls are placed from the workspace or the API (which reach Smartflo); here a supervisor
+    can only correct a call's note and disposition."""
+
     list_display = ("pk", "agent", "destination", "status", "call_id", "requested_at", "disposition")
     list_filter = ("status", "disposition", "agent")
     search_fields = ("destination", "call_id", "custom_identifier", "agent__name")
@@ -27,13 +30,21 @@ class OutboundCallAdmin(admin.ModelAdmin):
     list_select_related = ("agent", "disposition")
     inlines = [ProviderRequestInline]
 
+    def has_add_permission(self, request):
+        return False
+
 
 @admin.register(CallEvent)
 class CallEventAdmin(admin.ModelAdmin):
+    """Smartflo's webhook events as they arrived: a record of what happened, read-only."""
+
     list_display = ("received_at", "call_id", "event", "call_status", "applied", "duplicate", "outcome")
     list_filter = ("applied", "duplicate", "event", "call_status")
     search_fields = ("call_id", "custom_identifier")
     readonly_fields = [f.name for f in CallEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Disposition)
@@ -44,7 +55,13 @@ class DispositionAdmin(admin.ModelAdmin):
 
 @admin.register(RingingAlert)
 class RingingAlertAdmin(admin.ModelAdmin):
+    """Incoming-call pop-ups, raised and cleared by Smartflo's events: read-only."""
+
     list_display = ("agent", "call_id", "caller_number", "started_at", "cleared_at", "cleared_reason")
+    readonly_fields = [f.name for f in RingingAlert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(CallRecord)

@@ -471,3 +471,6 @@ class ResolutionLogAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: ResolutionLog | None = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ResolutionLog | None = None) -> bool:
+        return False  # an audit trail: rows leave by retention (MASKING_RESOLUTION_LOG_DAYS) or erasure

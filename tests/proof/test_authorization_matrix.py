@@ -597,16 +597,16 @@ ADMIN_MODELS: dict[str, dict[str, int]] = {
     "axes/accesslog": {"add": 403},
     "axes/accessfailurelog": {"add": 403},
     "agents/agent": {},
-    "calls/outboundcall": {},
-    "calls/callevent": {},
+    "calls/outboundcall": {"add": 403},  # calls are placed through Smartflo, from the app
+    "calls/callevent": {"add": 403},  # Smartflo's webhooks write these
     "calls/disposition": {},
-    "calls/ringingalert": {},
+    "calls/ringingalert": {"add": 403},
     "calls/callrecord": {"add": 403},  # records come from Smartflo
     "calls/callrecordsyncrun": {"add": 403},
     "masking/maskingnumber": {},
     "masking/maskingrule": {},
     "masking/maskingsession": {"add": 403},  # sessions are lent by the API
-    "masking/resolutionlog": {"add": 403},
+    "masking/resolutionlog": {"add": 403, "delete": 403},  # an audit trail
     "otp/otpchallenge": {"add": 403},
 }
 ADMIN_APPS = "auth|authtoken|django_celery_beat|axes|agents|calls|masking|otp"
