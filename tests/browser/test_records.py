@@ -133,12 +133,19 @@ def test_sync_now_fetches_new_records_and_the_status_line_says_so(page, live_ser
     sign_in(page, live_server, "sup")
     page.goto(live_server.url + "/calls/records/")
     expect(page.locator("#sync-status")).to_contain_text("Synced")
+    page.wait_for_function(CHARTS_DRAWN)
+    assert (
+        page.evaluate("Chart.getChart('chart-status').data.datasets.flatMap(d => d.data).reduce((a, b) => a + b)") == 80
+    )
 
     with page.expect_response(lambda r: r.url.endswith("/calls/records/sync/") and r.request.method == "POST"):
         page.click("#sync-now")
     expect(page.locator("#sync-status")).to_contain_text("12 records")
     expect(page.locator("#sync-now")).to_be_enabled()
     assert CallRecord.objects.count() == 92
-    page.click("button.apply")  # the table shows them
+    page.click("button.apply")  # the same filters: the table and the charts show them
     expect(page.locator("#records-results .records-count")).to_contain_text("of 92 calls")
+    page.wait_for_function(
+        "() => Chart.getChart('chart-status').data.datasets.flatMap(d => d.data).reduce((a, b) => a + b, 0) === 92"
+    )
     assert not page.console_errors
