@@ -30,7 +30,7 @@ def _quoted(text: str) -> str:
     """`escape(quote(text))`, without quote's cost for the call ids and numbers of every row."""
     if _PLAIN.fullmatch(text):
         return text
-    if text[:1] == "+" and text[1:].isdigit():
+    if text[:1] == "+" and text[1:].isascii() and text[1:].isdigit():
         return "%2B" + text[1:]
     return escape(quote(text))
 

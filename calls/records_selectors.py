@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 from django.http import Http404
@@ -191,7 +191,7 @@ def record_filter_agents(*, scope: RecordScope) -> list[tuple[int, str]]:
     """`(id, name)` of the agents a supervisor can filter by (agents only ever see their own records)."""
     if not scope.supervisor:
         return []
-    return _FILTER_AGENTS.rows()
+    return _FILTER_AGENTS.rows(using=router.db_for_read(Agent))
 
 
 _FILTER_AGENTS = CompiledQuery(lambda: Agent.objects.values_list("id", "name"))  # on every dashboard request
@@ -562,8 +562,9 @@ def call_record_sync_status() -> CallRecordSyncRun | None:
     """The latest sync run that ran (skipped ones are left out): one query, a backward walk of
     the primary key (runs are numbered as they start) that stops at the first run that ran,
     however many runs a year of syncs every five minutes leaves."""
-    rows = _SYNC_STATUS.rows()
-    return CallRecordSyncRun.from_db("default", _SYNC_RUN_FIELDS, rows[0]) if rows else None
+    using = router.db_for_read(CallRecordSyncRun)
+    rows = _SYNC_STATUS.rows(using=using)
+    return CallRecordSyncRun.from_db(using, _SYNC_RUN_FIELDS, rows[0]) if rows else None
 
 
 _SYNC_RUN_FIELDS = [f.attname for f in CallRecordSyncRun._meta.concrete_fields]

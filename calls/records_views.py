@@ -112,9 +112,7 @@ def _sync_context(request: HttpRequest, *, error: str = "") -> dict:
     """What the sync status line shows: the latest run, a "Sync now" no run has taken up yet,
     and for supervisors the button. While either is going the line refreshes itself often."""
     sync = call_record_sync_status()
-    requested = call_records_sync_requested()
-    if requested is not None and sync is not None and sync.started_at >= requested:
-        requested = None  # a run has started since
+    requested = call_records_sync_requested()  # until a worker takes it up
     running = sync is not None and sync.status == CallRecordSyncRunStatus.RUNNING
     return {
         "sync": sync,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from calls.models import CallRecordSyncRunStatus
-from calls.services.records import SyncError, SyncProgress, call_records_sync
+from calls.services.records import SyncError, SyncProgress, call_records_sync, call_records_sync_request_taken
 from contactcenter.smartflo import SmartfloError
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ def sync_call_records(trigger: str = "beat") -> None:
     No task-level retry: the client already retries each request with backoff, a run that
     stops keeps every whole window it stored, and the next beat run carries on from there.
     """
+    if trigger == "manual":
+        call_records_sync_request_taken()
     try:
         run = call_records_sync(trigger="manual" if trigger == "manual" else "beat", on_progress=_log_progress)
     except (SmartfloError, SyncError) as exc:

@@ -28,6 +28,15 @@ from contactcenter.settings import *  # noqa: F403
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
 
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):  # noqa: F405 (no REDIS_URL: files)
+    # One cache folder per run, never var/cache: runs side by side (and `make dev`) keep theirs.
+    import atexit
+    import shutil
+    import tempfile
+
+    CACHES["default"]["LOCATION"] = tempfile.mkdtemp(prefix="contactcenter-test-cache-")  # noqa: F405
+    atexit.register(shutil.rmtree, CACHES["default"]["LOCATION"], ignore_errors=True)  # noqa: F405
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: the live server's and worker threads then get connections of their own.
     # One file per run, so runs side by side never share it; pytest-django deletes it at the end.

@@ -111,7 +111,8 @@ def call_records_sync_request() -> datetime:
     """Queue an incremental run now (the dashboard's "Sync now"); returns when it was asked for.
 
     A run already going, or asked for and not started yet, is not asked for twice: its time is
-    returned. The request is kept in the cache, so the dashboard can say it waits for a worker.
+    returned. The request is kept in the cache (claimed with `add`, so two clicks at once queue
+    one run) until the task starts, so the dashboard can say it waits for a worker.
     Raises ApplicationError (503 queue_unavailable) when the task queue cannot be reached.
     """
     from kombu.exceptions import OperationalError as BrokerError
@@ -122,11 +123,9 @@ def call_records_sync_request() -> datetime:
     latest = CallRecordSyncRun.objects.exclude(status=RunStatus.SKIPPED).order_by("-id").first()
     if latest is not None and latest.status == RunStatus.RUNNING:
         return latest.started_at
-    pending = cache.get(SYNC_REQUEST_KEY)
-    if pending is not None and (latest is None or pending > latest.started_at):
-        return pending
     at = timezone.now()
-    cache.set(SYNC_REQUEST_KEY, at, SYNC_REQUEST_SECONDS)  # before queueing: an eager run starts inside
+    if not cache.add(SYNC_REQUEST_KEY, at, SYNC_REQUEST_SECONDS):  # set before queueing: an eager run starts inside
+        return cache.get(SYNC_REQUEST_KEY) or at
     try:
         sync_call_records.apply_async(kwargs={"trigger": "manual"})
     except (BrokerError, OSError) as exc:
@@ -142,8 +141,13 @@ def call_records_sync_request() -> datetime:
 
 
 def call_records_sync_requested() -> datetime | None:
-    """When a "Sync now" was asked for, while no run has started since (else None)."""
+    """When a "Sync now" was asked for that no worker has taken up yet (else None)."""
     return cache.get(SYNC_REQUEST_KEY)
+
+
+def call_records_sync_request_taken() -> None:
+    """The task started: the dashboard stops saying it waits (whatever the run then does)."""
+    cache.delete(SYNC_REQUEST_KEY)
 
 
 # --- The run ---------------------------------------------------------------------------------

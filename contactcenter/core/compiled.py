@@ -2,13 +2,15 @@
 
 Turning a queryset into SQL costs about 0.3 ms of Python on this hardware, as much as the
 query itself takes in PostgreSQL for the small lookups every page makes (the user's groups, the
-agents of a filter). A `CompiledQuery` builds its queryset once per database vendor from
+agents of a filter). A `CompiledQuery` builds its queryset once per database from
 placeholder values, keeps the SQL, and runs it with the real values: the SQL is the ORM's own,
 so it stays right when models change.
 
 Each placeholder must come out of the compilation as exactly one parameter, unchanged, which is
 checked when the SQL is first built. Rows come back as `values_list()` would give them: the
-ORM's converters (SQLite's text to datetimes, for one) run on them.
+ORM's converters (SQLite's text to datetimes, for one) run on them. The SQL is kept per
+database alias and never rebuilt, so it must not depend on anything of the moment it is built
+(the active time zone, `now()`): pass such values as placeholders.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class CompiledQuery:
         self._compiled: dict[str, tuple[str, list[Any], list[int], dict]] = {}
 
     def _sql(self, connection) -> tuple[str, list[Any], list[int], dict]:
-        compiled = self._compiled.get(connection.vendor)
+        compiled = self._compiled.get(connection.alias)
         if compiled is None:
             compiler = self._build(*self._placeholders).query.get_compiler(connection=connection)
             sql, params = compiler.as_sql()
@@ -43,7 +45,7 @@ class CompiledQuery:
                 if len(found) != 1:
                     raise ValueError(f"placeholder {placeholder!r} is {len(found)} parameters of {sql!r}, not one")
                 slots.append(found[0])
-            compiled = self._compiled[connection.vendor] = (sql, params, slots, converters)
+            compiled = self._compiled[connection.alias] = (sql, params, slots, converters)
         return compiled
 
     def rows(self, *values: Any, using: str = "default") -> list[tuple]:

@@ -27,5 +27,7 @@ def navigation(request):
     prefix = get_script_prefix()
     urls = _reversed.get(prefix)
     if urls is None:
+        if len(_reversed) >= 8:  # SCRIPT_NAME comes from the proxy: keep a handful, never grow
+            _reversed.clear()
         urls = _reversed[prefix] = {name: reverse(view) for name, view in NAVIGATION.items()}
     return {"nav": urls}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db import router
 
 from contactcenter.core.compiled import CompiledQuery
 
@@ -21,7 +22,7 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> list[str]:
     cached = getattr(user, "_contactcenter_roles", None)
     if cached is not None:
         return list(cached)
-    names = {name for (name,) in _GROUP_NAMES.rows(user.pk)}
+    names = {name for (name,) in _GROUP_NAMES.rows(user.pk, using=user._state.db or router.db_for_read(Group))}
     roles = []
     if user.is_superuser or SUPERVISORS_GROUP in names:
         roles.append("supervisor")

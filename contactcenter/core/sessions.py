@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
+from django.db import router
 from django.utils import timezone
 
 from contactcenter.core.compiled import CompiledQuery
@@ -21,7 +22,7 @@ _SESSION = CompiledQuery(
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Session | None:
-        rows = _SESSION.rows(self.session_key) if self.session_key else []
+        rows = _SESSION.rows(self.session_key, using=router.db_for_read(Session)) if self.session_key else []
         if rows and rows[0][1] > timezone.now():
             data, expires = rows[0]
             return Session(session_key=self.session_key, session_data=data, expire_date=expires)

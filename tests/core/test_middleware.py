@@ -29,3 +29,29 @@ def test_other_paths_still_get_the_full_stack(client):
 
 def test_only_the_resolve_endpoint_is_in_the_fast_lane():
     assert set(FAST_LANE.values()) == {"masking.apis.masking_resolve_api"}
+
+
+def test_a_signed_out_htmx_part_sends_the_page_to_sign_in_instead_of_swapping_the_form_in(client):
+    """The records sync line polls; the session ended meanwhile (contactcenter/core/middleware.py)."""
+    page = "http://testserver/calls/records/?from=2026-03-01&status=missed"
+    response = client.get("/calls/records/sync/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=page)
+    assert response.status_code == 401
+    assert response["HX-Redirect"] == "/accounts/login/?next=/calls/records/%3Ffrom%3D2026-03-01%26status%3Dmissed"
+    assert b"<form" not in response.content
+
+    elsewhere = client.get("/calls/alerts/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="https://evil.example/x")
+    assert (elsewhere.status_code, elsewhere["HX-Redirect"]) == (401, "/accounts/login/?next=/")
+
+    plain = client.get("/calls/records/sync/")  # not HTMX: the usual redirect
+    assert (plain.status_code, plain["Location"]) == (302, "/accounts/login/?next=/calls/records/sync/")
+
+
+def test_other_htmx_redirects_are_left_alone(rf):
+    from django.shortcuts import redirect
+
+    from contactcenter.core.middleware import HtmxSignInMiddleware
+
+    middleware = HtmxSignInMiddleware(lambda request: redirect("/calls/records/"))
+    response = middleware(rf.get("/calls/records/sync/", HTTP_HX_REQUEST="true"))
+    assert (response.status_code, response["Location"]) == (302, "/calls/records/")
+    assert "HX-Redirect" not in response

@@ -47,7 +47,7 @@ OTP_CODE = "123456"
 @dataclass(frozen=True)
 class Outcome:
     status: int
-    location: str = ""  # redirects: the start of the Location header
+    location: str = ""  # redirects: the start of the Location (or HX-Redirect) header
     code: str = ""  # JSON answers: the stable error code
     shows: bool | None = None  # whether the row's secret is in the body (None: not checked)
 
@@ -63,6 +63,9 @@ class Outcome:
 
 
 LOGIN = Outcome(302, location="/accounts/login/?next=")
+# A signed-out HTMX request: a 401 whose HX-Redirect sends the page to sign in (never the
+# sign-in form swapped into the part that asked).
+HX_LOGIN = Outcome(401, location="/accounts/login/?next=")
 ADMIN_LOGIN = Outcome(302, location="/admin/login/?next=")
 DENIALS = (401, 403, 404, 405)
 
@@ -174,7 +177,15 @@ PAGE_ROWS = [
     Row("agents/sync/", "GET", "/agents/sync/", supervisors(405)),
     # The agent workspace and its HTMX partials: every signed-in user, each sees only their own calls
     Row("calls/", "GET", "/calls/", signed_in(200)),
-    Row("calls/place/", "POST", "/calls/place/", signed_in(200), variant="no number", form=True, headers=HTMX),
+    Row(
+        "calls/place/",
+        "POST",
+        "/calls/place/",
+        signed_in(200, anonymous=HX_LOGIN),
+        variant="no number",
+        form=True,
+        headers=HTMX,
+    ),
     Row("calls/place/", "GET", "/calls/place/", signed_in(405)),
     Row(
         "calls/history/",
@@ -196,7 +207,7 @@ PAGE_ROWS = [
         "calls/alerts/<int:pk>/dismiss/",
         "POST",
         "/calls/alerts/{alert.pk}/dismiss/",
-        {ANON: LOGIN, AGENT: 200, OTHER: 404, SUP: 404, SU: 404},
+        {ANON: HX_LOGIN, AGENT: 200, OTHER: 404, SUP: 404, SU: 404},
         form=True,
         headers=HTMX,
     ),
@@ -217,7 +228,7 @@ PAGE_ROWS = [
         "calls/<int:pk>/hangup/",
         "POST",
         "/calls/{call.pk}/hangup/",
-        owner(SHOWN),
+        owner(SHOWN, anonymous=HX_LOGIN),
         form=True,
         headers=HTMX,
         secret="{call.note}",
@@ -227,7 +238,7 @@ PAGE_ROWS = [
         "calls/<int:pk>/transfer/",
         "POST",
         "/calls/{call.pk}/transfer/",
-        owner(SHOWN),
+        owner(SHOWN, anonymous=HX_LOGIN),
         form=True,
         body={"agent": "{meera.pk}"},
         headers=HTMX,
@@ -238,7 +249,7 @@ PAGE_ROWS = [
         "calls/<int:pk>/wrap-up/",
         "POST",
         "/calls/{call.pk}/wrap-up/",
-        owner(200),
+        owner(200, anonymous=HX_LOGIN),
         form=True,
         body={"note": "Rewritten"},
         headers=HTMX,
@@ -253,7 +264,7 @@ PAGE_ROWS = [
         "calls/live/<str:call_id>/<str:action>/",
         "POST",
         "/calls/live/{call.call_id}/monitor/",
-        supervisors(200),
+        supervisors(200, anonymous=HX_LOGIN),
         form=True,
         headers=HTMX,
     ),
@@ -282,7 +293,15 @@ PAGE_ROWS = [
         secret="{asha.name}",
     ),
     Row("calls/records/sync/", "GET", "/calls/records/sync/", signed_in(200)),
-    Row("calls/records/sync/", "POST", "/calls/records/sync/", supervisors(200), form=True, body={}, headers=HTMX),
+    Row(
+        "calls/records/sync/",
+        "POST",
+        "/calls/records/sync/",
+        supervisors(200, anonymous=HX_LOGIN),
+        form=True,
+        body={},
+        headers=HTMX,
+    ),
     Row("calls/records/sync/", "PUT", "/calls/records/sync/", signed_in(405), variant="other methods"),
     Row(
         "calls/records/export.csv",
@@ -963,7 +982,7 @@ def _check(row: Row, principal: str, response, refs: dict[str, Any]) -> str | No
     """The mismatch, in words, or None."""
     want = outcome(row.expect[principal])
     body = _body(response)
-    location = response.get("Location", "")
+    location = response.get("Location", "") or response.get("HX-Redirect", "")
     got = f"{response.status_code}" + (f" -> {location}" if location else "")
     failure = f"{row.label} as {principal}: expected {want} got {got}"
     if response.status_code != want.status:

@@ -45,7 +45,7 @@ def reference(rows: list[RecordRow]) -> str:
 
 
 text = st.text(max_size=12) | st.sampled_from(["", "<b>&'\"", "+919812300001", "1716000000.000042", "a b/c?d"])
-number = text | st.from_regex(r"\+?[0-9]{0,13}", fullmatch=True)
+number = text | st.from_regex(r"\+?[0-9]{0,13}", fullmatch=True) | st.from_regex(r"\+\d{1,6}", fullmatch=True)
 moment = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9998, 12, 31)).map(
     lambda d: d.replace(tzinfo=UTC).astimezone(IST)
 )

@@ -8,7 +8,8 @@ import pytest
 from django.core.cache import cache
 from kombu.exceptions import OperationalError
 
-from calls.models import CallRecord, CallRecordSyncRun
+from calls.models import CallRecord, CallRecordSyncRun, CallRecordSyncState
+from calls.services.records import _lease_acquire, call_records_sync_request_taken
 from calls.tasks import sync_call_records
 from tests.records.conftest import assert_table_equals_sandbox, hours_ago, login
 
@@ -45,7 +46,7 @@ def test_a_supervisor_syncs_now_and_the_line_says_what_was_stored(records_settin
     assert_table_equals_sandbox(sandbox, hours_ago(6), hours_ago(0))
     run = CallRecordSyncRun.objects.get()
     assert (run.kind, run.trigger, run.status, run.records_stored) == ("incremental", "manual", "succeeded", 40)
-    assert html.startswith('<p class="sync-status" id="sync-status"') and "Synced" in html and "40 records" in html
+    assert html.startswith('<div class="sync-status" id="sync-status"') and "Synced" in html and "40 records" in html
     assert polls_every(html) == "60s" and re.search(r'<button [^>]*id="sync-now"(?![^>]*disabled)', html)
 
 
@@ -59,11 +60,27 @@ def test_until_a_worker_starts_it_the_line_says_it_waits_and_polls_often(records
     assert len(queued) == 1
     assert "waiting for a worker" in supervisor_client.get("/calls/records/").content.decode()
 
-    CallRecordSyncRun.objects.create(trigger="manual", records_stored=7)  # a worker took it up
+    call_records_sync_request_taken()  # what the task does first, then its run
+    CallRecordSyncRun.objects.create(trigger="manual", records_stored=7)
     html = supervisor_client.get(URL).content.decode()
     assert "Syncing" in html and "7 records so far" in html and polls_every(html) == "3s"
     supervisor_client.post(URL, **HX)  # nor while it runs
     assert len(queued) == 1
+
+
+def test_the_task_takes_the_request_up_even_when_its_run_is_skipped(records_settings, supervisor_client, queued):
+    """The line waits for the task, not for a run that starts after the click (clocks differ,
+    and a run can be skipped while another holds the lock)."""
+    supervisor_client.post(URL, **HX)
+    assert "waiting for a worker" in supervisor_client.get(URL).content.decode()
+    CallRecordSyncState.objects.create(name="default")
+    assert _lease_acquire("a-stuck-run")  # another run holds the lock: the task's run is skipped
+
+    sync_call_records.run(trigger="manual")
+
+    assert CallRecordSyncRun.objects.get().status == "skipped"
+    html = supervisor_client.get(URL).content.decode()
+    assert "waiting for a worker" not in html and polls_every(html) == "60s"
 
 
 def test_an_unreachable_queue_is_said_and_nothing_is_left_waiting(records_settings, supervisor_client, monkeypatch):
