@@ -1,7 +1,7 @@
 """Indexes for the call records dashboard (docs/call-records.md, "Performance").
 
 - (status, started_at) and (agent, status, started_at): missed (or answered) calls, everyone's or
-  an agent's, counted from the index alone.
+  an agent's, counted from the index alone (built concurrently on PostgreSQL, like the two below).
 - PostgreSQL only, for the two filters that scanned the date range: a trigram GIN index for a
   few digits of the customer's number, and (hour of day, started_at, id) for the hour a chart
   click sets. They live outside Django's model state (see CallRecord.Meta): SQLite has neither
@@ -19,6 +19,8 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 from django.db.models import F, Index
 from django.db.models.functions import ExtractHour
+
+from contactcenter.db.operations import AddIndexOnline
 
 NAMES = ("callrecord_hour_started", "callrecord_client_trgm")
 
@@ -68,11 +70,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name="callrecord",
             index=models.Index(fields=["status", "started_at"], name="callrecord_status_started"),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name="callrecord",
             index=models.Index(fields=["agent", "status", "started_at"], name="callrecord_agent_status"),
         ),
