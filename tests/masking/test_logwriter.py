@@ -21,6 +21,7 @@ from masking import logwriter
 from masking.logwriter import ResolutionLogWriter
 from masking.models import ResolutionLog
 from tests.masking.conftest import dialplan_body, post_resolve, transfer_to
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,15 +41,6 @@ def row(call_id: str) -> dict:
         "matched_rule": None,
         "latency_ms": 1.5,
     }
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture
@@ -84,7 +76,7 @@ def test_resolve_answers_before_the_row_is_written_and_the_writer_writes_it(
     assert writer.pending == 3
 
     writer._wake.set()  # as the interval ending would
-    assert wait_for(lambda: ResolutionLog.objects.count() == 3)
+    assert wait_until(lambda: ResolutionLog.objects.count() == 3)
     assert set(ResolutionLog.objects.values_list("matched_rule", "outcome", "status_code")) == {
         (rule.pk, ResolutionLog.Outcome.MATCHED, 200)
     }
@@ -95,7 +87,7 @@ def test_rows_are_written_within_the_flush_interval(transactional_db, fresh_writ
     writer = fresh_writer(0.1)
     writer.submit(row("c0"))
     started = time.monotonic()
-    assert wait_for(lambda: ResolutionLog.objects.filter(call_id="c0").exists(), timeout=5)
+    assert wait_until(lambda: ResolutionLog.objects.filter(call_id="c0").exists(), timeout=5)
     assert time.monotonic() - started < 2
     assert writer.written == 1
 
@@ -105,7 +97,7 @@ def test_a_full_batch_is_written_at_once_without_waiting_for_the_interval(transa
     writer = fresh_writer(60.0)  # the interval alone would never fire during the test
     for i in range(5):
         writer.submit(row(f"c{i}"))
-    assert wait_for(lambda: ResolutionLog.objects.count() == 5)
+    assert wait_until(lambda: ResolutionLog.objects.count() == 5)
     assert sorted(ResolutionLog.objects.values_list("call_id", flat=True)) == [f"c{i}" for i in range(5)]
 
 
@@ -146,7 +138,7 @@ def test_the_thread_retries_after_a_failure_with_backoff(transactional_db, fresh
     monkeypatch.setattr(logwriter, "resolution_log_insert_many", flaky)
     with caplog.at_level(logging.ERROR, logger="masking.logwriter"):
         writer.submit(row("c0"))
-        assert wait_for(lambda: ResolutionLog.objects.filter(call_id="c0").exists())
+        assert wait_until(lambda: ResolutionLog.objects.filter(call_id="c0").exists())
     assert failures == [1, 1]
     assert any("retrying in" in r.getMessage() for r in caplog.records)
 

@@ -19,7 +19,8 @@ from calls.models import CallRecordSyncRun, CallStatus, OutboundCall, ProviderRe
 from otp.models import OtpChallenge
 from tests.conftest import login
 from tests.otp.conftest import api_client_for
-from tests.proof.faults_support import free_port, wait_until
+from tests.proof.faults_support import free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 

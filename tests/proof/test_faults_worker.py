@@ -23,8 +23,9 @@ from calls.models import CallRecord, CallRecordSyncRun, CallRecordSyncState
 from calls.tasks import sync_call_records
 from otp.models import OtpChallenge, OtpState
 from tests.otp.conftest import PHONE, api_client_for, heard_code
-from tests.proof.faults_support import killable_worker, sigkill, wait_for_ready, wait_until
+from tests.proof.faults_support import killable_worker, sigkill, wait_for_ready
 from tests.records.conftest import assert_table_equals_sandbox
+from tests.waiting import wait_until
 from tests.workers import worker_database_url
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]

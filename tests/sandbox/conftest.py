@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -18,21 +18,10 @@ import httpx
 import pytest
 
 from sandbox.server import SandboxServer
+from tests.waiting import wait_until
 
 T = TypeVar("T")
 CUSTOMER = "9845012345"
-
-
-def wait_until(probe: Callable[[], T], timeout: float = 5.0, interval: float = 0.01) -> T:
-    """Poll `probe` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s (last value: {value!r})")
-        time.sleep(interval)
 
 
 @dataclass

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.sandbox.conftest import CUSTOMER, place_call, wait_until
+from tests.sandbox.conftest import CUSTOMER, place_call
+from tests.waiting import wait_until
 
 LIVE_KEYS = {
     "call_id",

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.sandbox.conftest import CUSTOMER, place_call, wait_until
+from tests.sandbox.conftest import CUSTOMER, place_call
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from sandbox.webhooks import PAYLOAD_KEYS
-from tests.sandbox.conftest import CUSTOMER, place_call, wait_until
+from tests.sandbox.conftest import CUSTOMER, place_call
+from tests.waiting import wait_until
 
 ANSWERED_EVENTS = ["agent_ringing", "agent_answered", "customer_ringing", "customer_answered", "hangup"]
 
