@@ -8,7 +8,8 @@ WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8900
 
 # Development defaults: the sandbox plays Smartflo, and calls back into the app with these
-# dev-only secrets. The two tokens can be overridden from the environment (not from .env: these
+# dev-only secrets; it starts with a week of demo call records, which the first sync (Sync now on
+# the records page, or beat within 5 minutes) brings in whole. The two tokens can be overridden from the environment (not from .env: these
 # variables are set before the app reads .env).
 DEV_ENV := DEBUG=1 SECURE_SSL_REDIRECT=0 WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
 	MASKING_API_TOKEN=$${MASKING_API_TOKEN:-dev-masking-token} \
@@ -17,6 +18,8 @@ DEV_ENV := DEBUG=1 SECURE_SSL_REDIRECT=0 WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SAN
 	SANDBOX_WEBHOOK_TOKEN=$${SMARTFLO_WEBHOOK_TOKEN:-dev-webhook-token} \
 	SANDBOX_DIALPLAN_URL=http://127.0.0.1:$(WEB_PORT)/api/v1/masking/resolve/ \
 	SANDBOX_DIALPLAN_TOKEN=$${MASKING_API_TOKEN:-dev-masking-token} \
+	SANDBOX_RECORDS=$${SANDBOX_RECORDS:-400} \
+	CDR_SYNC_INITIAL_LOOKBACK_SECONDS=$${CDR_SYNC_INITIAL_LOOKBACK_SECONDS:-604800} \
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 
 .PHONY: dev test install lint format bench clean
