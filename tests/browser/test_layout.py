@@ -1,5 +1,6 @@
 """Tables read as tables in real headless Chromium: no word is broken across lines, and badges,
-numbers and times stay on one line, at the widths supervisors use."""
+numbers and times stay on one line, at the widths supervisors use; and the filters above them
+show their choices whole."""
 
 from __future__ import annotations
 
@@ -47,6 +48,20 @@ WRAPPED_VALUES = """() => {
     if (rects.some(r => r.top >= rects[0].bottom)) wrapped.push(el.textContent.trim());
   }
   return wrapped;
+}"""
+
+
+# Selects too narrow for the option they show ("Al" for "All states"): its text against the
+# select's inner width, less room for the arrow.
+CLIPPED_SELECTS = """() => {
+  const context = document.createElement("canvas").getContext("2d");
+  return Array.from(document.querySelectorAll("main select")).filter(select => {
+    const style = getComputedStyle(select);
+    context.font = style.font;
+    const text = select.options[select.selectedIndex] ? select.options[select.selectedIndex].text : "";
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;
+    return context.measureText(text).width > room;
+  }).map(select => select.name);
 }"""
 
 
@@ -104,3 +119,4 @@ def test_table_cells_break_only_between_words(page, live_server, busy_day, path,
         page.screenshot(path=str(SCREENSHOTS / f"layout-{request.node.callspec.id}-{width}.png"), full_page=True)
         assert page.evaluate(BROKEN_WORDS) == [], f"words broken at {width} px"
         assert page.evaluate(WRAPPED_VALUES) == [], f"values wrapped at {width} px"
+        assert page.evaluate(CLIPPED_SELECTS) == [], f"selects too narrow for their choice at {width} px"
