@@ -55,6 +55,7 @@ class ControlApi:
             ("GET", "/_control/announcements", self.announcements),
             ("POST", "/_control/inbound_call", self.inbound_call),
             ("GET", "/_control/inbound_calls", self.inbound_calls),
+            ("POST", "/_control/ring_agent", self.ring_agent),
         )
         for method, path, handler in routes:
             self.router.add(method, path, handler)
@@ -201,6 +202,14 @@ class ControlApi:
                 caller_id_number=body.get("caller_id_number"), call_to_number=body.get("call_to_number")
             )
         )
+
+    def ring_agent(self, request: Request) -> Response:
+        body = request.json_object()
+        unknown = sorted(set(body) - {"caller_id_number", "agent"})
+        if unknown:
+            raise BadRequest(f"unknown keys: {', '.join(unknown)}")
+        call_id = self.sandbox.ring_agent(caller_id_number=body.get("caller_id_number"), agent=body.get("agent"))
+        return json_response({"success": True, "call_id": call_id})
 
     def inbound_calls(self, request: Request) -> Response:
         return json_response(self.sandbox.inbound_calls())

@@ -397,6 +397,22 @@ class Sandbox:
         """Simulate an inbound call to a masking number; asks `dialplan_url` where to connect."""
         return dialplan.inbound_call(self.state, caller_id_number=caller_id_number, call_to_number=call_to_number)
 
+    def ring_agent(self, *, caller_id_number: object, agent: object) -> str:
+        """Simulate an inbound call from `caller_id_number` that rings `agent` (intercom, number
+        or id), as Smartflo does for a DID routed to an agent; returns the call_id. Webhooks say
+        `agent_ringing` (inbound), then `agent_answered` or a missed `hangup`."""
+        customer = phones.customer(caller_id_number)
+        if customer is None:
+            raise BadRequest("caller_id_number must be a phone number of 10 to 15 digits")
+        ref = str(agent).strip() if isinstance(agent, int | str) else ""
+        if not ref:
+            raise BadRequest("agent is required (intercom, number or id)")
+        with self.state.lock:
+            found = self.state.agents.find(ref)
+            if found is None:
+                raise BadRequest("Agent not found")
+            return self._lifecycle.ring_agent(agent=found, customer=customer, did_number=self.state.config.did_number)
+
     def inbound_calls(self) -> list[dict[str, Any]]:
         with self.state.lock:
             return [dict(entry) for entry in self.state.inbound_log]

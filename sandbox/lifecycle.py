@@ -1,7 +1,13 @@
-"""The click-to-call life cycle: a state machine driven by the scheduler.
+"""Call life cycles: state machines driven by the scheduler.
+
+Click-to-call:
 
     agent_ringing --agent answers--> agent_answered --> customer_ringing --customer answers-->
     in_progress --talk over / call_timeout / hangup--> (record)
+
+An inbound call to an agent (a customer dials the DID; Smartflo rings the agent):
+
+    agent_ringing --agent answers--> in_progress --talk over / hangup--> (record)
 
 Missed legs and hang-ups end the call early. Every step sends a webhook event. Transitions run
 under the state lock; a scheduled step carries the call's `step` number and is ignored if the
@@ -64,6 +70,29 @@ class CallLifecycle:
             state.calls[call.call_id] = call
             self._emit(call, "agent_ringing", "ringing")
             self._schedule(call, self._ring_seconds(call), self._agent_ring_over)
+            return call.call_id
+
+    def ring_agent(self, *, agent: Agent, customer: str, did_number: str) -> str:
+        """An inbound call: `customer` dialled the DID and Smartflo rings `agent` (the app's
+        incoming-call pop-up). The scenario of the customer's number says whether the agent
+        answers, how long it rings and how long they talk. Returns the call_id."""
+        state = self._state
+        with state.lock:
+            created = clock.now()
+            call = LiveCall(
+                call_id=state.new_call_id(created),
+                uuid=state.new_uuid(),
+                direction="inbound",
+                agent=agent_ref(agent),
+                customer=customer,
+                did_number=did_number,
+                created=created,
+                scenario=state.take_scenario(customer),
+                services="Inbound",
+            )
+            state.calls[call.call_id] = call
+            self._emit(call, "agent_ringing", "ringing")
+            self._schedule(call, self._ring_seconds(call), self._inbound_ring_over)
             return call.call_id
 
     def hangup(self, call_id: str) -> None:
@@ -131,6 +160,19 @@ class CallLifecycle:
         call.state = "in_progress"
         call.answered_at = clock.now()
         self._emit(call, "customer_answered", "answered")
+        talk = self._talk_seconds(call)
+        if talk is not None:
+            self._schedule(call, talk, self._talk_over)
+
+    def _inbound_ring_over(self, call: LiveCall) -> None:
+        if not call.scenario.agent_answers:
+            self._count(call.agent.id, answered=False)
+            self._finish(call, status="missed", cause="NO_ANSWER", call_status="missed", missed_agent=True)
+            return
+        self._count(call.agent.id, answered=True)
+        call.state = "in_progress"
+        call.agent_answered_at = call.answered_at = clock.now()
+        self._emit(call, "agent_answered", "answered")
         talk = self._talk_seconds(call)
         if talk is not None:
             self._schedule(call, talk, self._talk_over)

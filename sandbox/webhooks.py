@@ -65,14 +65,16 @@ def event_payload(
     if end is not None:
         duration = str(clock.whole_seconds(end - call.created))
         billsec = str(clock.whole_seconds(end - call.answered_at)) if call.answered_at else "0"
+    did, customer = f"+{call.did_number}", phones.e164(call.customer)
+    inbound = call.direction == "inbound"  # the customer called the DID
     return {
         "call_id": call.call_id,
         "uuid": call.uuid,
         "call_status": call_status,
         "event": event,
         "direction": call.direction,
-        "caller_id_number": f"+{call.did_number}",
-        "call_to_number": phones.e164(call.customer),
+        "caller_id_number": customer if inbound else did,
+        "call_to_number": did if inbound else customer,
         "customer_number": phones.e164(call.customer),
         "start_stamp": clock.stamp(call.created),
         "answer_stamp": clock.stamp(call.answered_at) if call.answered_at else "",

@@ -145,15 +145,9 @@ def test_incoming_call_pop_up_reaches_only_the_right_agent(browser, live_server,
 
     asha_tab_1, asha_tab_2, vikram_tab = agent_page("asha"), agent_page("asha"), agent_page("vikram")
     asha_tab_2.goto(live_server.url + "/calls/")
-    ring = {
-        "call_id": "1700000000.000001",
-        "direction": "inbound",
-        "event": "agent_ringing",
-        "call_status": "ringing",
-        "agent_number": "+919876500001",
-        "caller_id_number": "+919812345678",
-    }
-    post_webhook(live_server, ring)
+    # A customer calls the DID and Smartflo rings Asha's phone (the sandbox sends the events).
+    smartflo.set_scenario("9812345678", ring_seconds=120)
+    call_id = smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
 
     for tab in (asha_tab_1, asha_tab_2):
         expect(tab.locator(".popup")).to_contain_text("+919812345678", timeout=10000)
@@ -163,11 +157,19 @@ def test_incoming_call_pop_up_reaches_only_the_right_agent(browser, live_server,
     history = asha_tab_1.locator(".popup a:has-text('History')")
     assert "number=%2B919812345678" in history.get_attribute("href")
 
-    post_webhook(live_server, {**ring, "event": "agent_answered", "call_status": "answered"})
+    smartflo.hangup(call_id)  # the caller gives up before Asha answers
     for tab in (asha_tab_1, asha_tab_2):
         expect(tab.locator(".popup")).to_have_count(0, timeout=10000)
 
-    post_webhook(live_server, {**ring, "call_id": "1700000000.000002"})
+    ring = {
+        "call_id": "1700000000.000002",
+        "direction": "inbound",
+        "event": "agent_ringing",
+        "call_status": "ringing",
+        "agent_number": "+919876500001",
+        "caller_id_number": "+919812345678",
+    }
+    post_webhook(live_server, ring)
     expect(asha_tab_2.locator(".popup")).to_have_count(1, timeout=10000)
     asha_tab_1.locator(".popup button:has-text('Dismiss')").click()
     expect(asha_tab_2.locator(".popup")).to_have_count(0, timeout=10000)  # dismissed in one tab, gone in the other
