@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # intcomma: "10,000+ calls"
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",

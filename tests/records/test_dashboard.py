@@ -314,3 +314,13 @@ def test_the_hour_and_partial_number_filters_use_their_indexes_on_postgresql(ash
         cursor.execute("SET LOCAL enable_indexscan = off")  # the GIN index applies to the ORM's LIKE
         assert "callrecord_client_trgm" in digits.explain()
     assert list(records) == list(digits)
+
+
+def test_big_counts_are_grouped_with_commas(rf):
+    from django.template.loader import render_to_string
+
+    from calls.records_selectors import RecordsPage
+
+    table = RecordsPage(rows=[], number=120, page_size=50, count=10000, capped=True, sort="-started")
+    html = render_to_string("records/_results.html", {"table": table, "sort_links": {}}, rf.get(URL))
+    assert "of 10,000+ calls" in html and "Page 120 of 200+" in html
