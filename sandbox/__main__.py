@@ -86,16 +86,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults = json.loads(args.faults) if args.faults else []
         for fault in faults if isinstance(faults, list) else [faults]:
             server.add_fault(**fault)
-        if args.records:
-            server.generate_records(count=args.records, seed=args.seed)
     except (json.JSONDecodeError, TypeError, SandboxError) as exc:
-        print(f"error: bad --faults/--records: {exc}", file=sys.stderr)
+        print(f"error: bad --faults: {exc}", file=sys.stderr)
         return 2
     try:
         server.start()
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    if args.records:  # once listening: the records' recording URLs carry the bound address
+        try:
+            server.generate_records(count=args.records, seed=args.seed)
+        except SandboxError as exc:
+            server.stop()
+            print(f"error: bad --records: {exc}", file=sys.stderr)
+            return 2
     print(f"Smartflo sandbox at {server.base_url} (control: {server.control_url}, token: {args.token})", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
