@@ -149,3 +149,16 @@ def test_sync_now_fetches_new_records_and_the_status_line_says_so(page, live_ser
         "() => Chart.getChart('chart-status').data.datasets.flatMap(d => d.data).reduce((a, b) => a + b, 0) === 92"
     )
     assert not page.console_errors
+
+
+def test_apply_keeps_the_sort_a_column_click_chose(page, live_server, synced):
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/records/")
+    page.click("#records-results th a:has-text('Talk time')")
+    page.wait_for_url("**sort=-talk**")
+    page.select_option("#id_status", "answered")
+    page.click("button.apply")
+    page.wait_for_url("**status=answered**")
+    assert "sort=-talk" in page.url
+    expect(page.locator("#records-results th[aria-sort='descending']")).to_contain_text("Talk time")
+    assert not page.console_errors

@@ -214,6 +214,14 @@ def test_the_hour_chip_follows_filters_changed_in_place(records, supervisor_clie
     assert '<div id="hour-chip" hx-swap-oob="true"></div>' in cleared  # no hour: the chip goes
 
 
+def test_a_column_click_sets_the_filter_forms_sort_so_that_apply_keeps_it(records, supervisor_client):
+    hx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "records-results"}
+    html = supervisor_client.get(URL, {**RANGE, "sort": "-talk"}, **hx).content.decode()
+    assert '<input type="hidden" name="sort" value="-talk" id="id_sort" hx-swap-oob="true">' in html
+    page = supervisor_client.get(URL, {**RANGE, "sort": "-talk"}).content.decode()
+    assert 'name="sort" value="-talk" id="id_sort"' in page  # the page's own form starts with it
+
+
 def test_an_agent_sees_only_their_own_rows_and_no_agent_filter(records, asha):
     client = login(asha.user)
     response = client.get(URL, RANGE)
