@@ -156,6 +156,10 @@ def test_incoming_call_pop_up_reaches_only_the_right_agent(browser, live_server,
 
     history = asha_tab_1.locator(".popup a:has-text('History')")
     assert "number=%2B919812345678" in history.get_attribute("href")
+    asha_tab_1.set_viewport_size({"width": 390, "height": 844})  # on a phone it stays on the screen
+    box = asha_tab_1.locator(".popup").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    asha_tab_1.set_viewport_size({"width": 1280, "height": 720})
 
     smartflo.hangup(call_id)  # the caller gives up before Asha answers
     for tab in (asha_tab_1, asha_tab_2):
