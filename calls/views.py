@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent
@@ -68,7 +69,22 @@ def _panel(
 def workspace(request: HttpRequest) -> HttpResponse:
     data = agent_workspace(user=request.user)
     form = DialForm(initial={"destination_number": request.GET.get("dial", "")})
-    return render(request, "calls/workspace.html", {"ws": data, "form": form})
+    context = {"ws": data, "form": form}
+    if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
+        context["targets"] = transfer_targets(exclude=data.live.transferred_to or data.live.agent)
+    return render(request, "calls/workspace.html", context)
+
+
+def _dial_error(request: HttpRequest, message: str) -> HttpResponse:
+    """A dial that never reached Smartflo (a mistyped number, no agent): said beside the dial box,
+    leaving the call panel (a live call, a wrap-up being typed) as it is."""
+    if not request.headers.get("HX-Request"):
+        messages.error(request, message)
+        return redirect("calls:workspace")
+    response = HttpResponse(f'<span class="error" role="alert">{escape(message)}</span>')
+    response["HX-Retarget"] = "#dial-error"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @login_required
@@ -76,13 +92,13 @@ def workspace(request: HttpRequest) -> HttpResponse:
 def place(request: HttpRequest) -> HttpResponse:
     agent = agent_for_user(request.user)
     if agent is None:
-        return _panel(request, None, error="Your sign-in is not linked to an agent: ask a supervisor.")
+        return _dial_error(request, "Your sign-in is not linked to an agent: ask a supervisor.")
     form = DialForm(request.POST)
     form.is_valid()
     try:
         call = call_place(requested_by=request.user, agent=agent, destination=form.cleaned_data["destination_number"])
     except ValidationError as exc:
-        return _panel(request, None, error=" ".join(exc.messages))
+        return _dial_error(request, " ".join(exc.messages))
     except CallActionFailed as exc:
         return _panel(request, exc.call, error=exc.message, status=200)
     except ApplicationError as exc:

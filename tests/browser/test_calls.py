@@ -47,6 +47,13 @@ def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_serv
     call = OutboundCall.objects.get()
     assert len(smartflo.requests(path="/v1/click_to_call")) == 1
 
+    # A mistyped number while on the call: said beside the dial box; the call stays on screen.
+    page.fill("#id_destination_number", "12345")
+    page.click("button.call")
+    expect(page.locator("#dial-error")).to_contain_text("10-digit")
+    expect(status).to_have_text("In progress")
+    expect(page.locator("#hangup")).to_be_visible()
+
     page.select_option("select[name=agent]", label="Vikram Singh (1002)")
     page.click("#transfer")
     expect(page.locator(".call-panel")).to_contain_text("Transferred to Vikram Singh", timeout=10000)
@@ -70,8 +77,12 @@ def test_bad_number_shows_an_error_and_dials_nothing(page, live_server, smartflo
     page.goto(live_server.url + "/calls/")
     page.fill("#id_destination_number", "12345")
     page.click("button.call")
-    expect(page.locator("#panel .error")).to_contain_text("10-digit")
+    expect(page.locator("#dial-error")).to_contain_text("10-digit")
+    expect(page.locator("#panel")).to_contain_text("No call in progress")
     assert smartflo.requests(path="/v1/click_to_call") == []
+    page.fill("#id_destination_number", "9876543210")  # a good number clears the message
+    page.click("button.call")
+    expect(page.locator("#dial-error")).to_be_empty()
 
 
 def test_supervisor_sees_the_live_call_and_hangs_it_up(page, live_server, smartflo, team):

@@ -45,9 +45,13 @@ def test_double_click_shows_the_call_already_being_set_up(asha_client, smartflo)
     assert len(smartflo.requests(path="/v1/click_to_call")) == 1
 
 
-def test_bad_number_shows_a_field_message(asha_client, smartflo):
-    assert "10-digit" in dial(asha_client, "12345")
+def test_bad_number_is_said_beside_the_dial_box_and_leaves_the_call_panel_alone(asha_client, smartflo):
+    response = asha_client.post("/calls/place/", {"destination_number": "12345"}, **HX)
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#dial-error", "innerHTML")
+    assert "10-digit" in response.content.decode() and "call-panel" not in response.content.decode()
     assert smartflo.requests(path="/v1/click_to_call") == []
+    plain = asha_client.post("/calls/place/", {"destination_number": "12345"}, follow=True)  # no JavaScript
+    assert plain.redirect_chain == [("/calls/", 302)] and "10-digit" in plain.content.decode()
 
 
 def test_user_without_an_agent_is_told_why(client, make_user, smartflo):
@@ -55,6 +59,17 @@ def test_user_without_an_agent_is_told_why(client, make_user, smartflo):
     assert "not linked" in client.get("/calls/").content.decode()
     assert "not linked" in client.post("/calls/place/", {"destination_number": "9876543210"}, **HX).content.decode()
     assert smartflo.requests(path="/v1/click_to_call") == []
+
+
+def test_a_reloaded_workspace_offers_the_transfer_choices(asha_client, asha, smartflo):
+    from agents.models import Agent
+
+    colleague = Agent.objects.create(name="Ravi Kumar", follow_me_number="+919876599999", intercom="1099")
+    OutboundCall.objects.create(agent=asha, requested_by=asha.user, destination="+919876543210",
+                                call_id="1700000000.000777", status=CallStatus.IN_PROGRESS)  # fmt: skip
+    html = asha_client.get("/calls/").content.decode()
+    assert f'<option value="{colleague.pk}">Ravi Kumar (1099)</option>' in html
+    assert f'<option value="{asha.pk}">' not in html  # not to herself
 
 
 @pytest.mark.parametrize(
