@@ -69,6 +69,17 @@ def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_serv
     call.refresh_from_db()
     assert call.note == "Wants the premium plan; call Tuesday."
     assert call.disposition.label == "Interested"
+
+    # Later (the panel is gone after a reload), the Today row brings the wrap-up form back.
+    page.reload()
+    expect(page.locator("#panel")).to_contain_text("No call in progress")
+    page.click(f"button.wrap-up-open[data-call='{call.pk}']")
+    expect(page.locator("#wrap-note")).to_have_value("Wants the premium plan; call Tuesday.")
+    page.fill("#wrap-note", "Wants the premium plan; call Wednesday instead.")
+    page.click("#save-note")
+    expect(page.locator(".call-panel .saved")).to_be_visible()
+    call.refresh_from_db()
+    assert call.note == "Wants the premium plan; call Wednesday instead."
     assert page.console_errors == []
 
 
@@ -190,3 +201,25 @@ def test_incoming_call_pop_up_reaches_only_the_right_agent(browser, live_server,
     expect(asha_tab_2.locator(".popup")).to_have_count(0, timeout=10000)  # dismissed in one tab, gone in the other
     for tab in (asha_tab_1, asha_tab_2, vikram_tab):
         tab.context.close()
+
+
+def test_call_back_from_the_missed_list_shows_the_new_call(page, live_server, smartflo, team):
+    """The list's buttons fill the call panel (they once inherited the list's own hx-select)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.records.conftest import make_record
+
+    smartflo.set_scenario("9812345678", hold=True)
+    make_record(agent=team["asha"], direction="inbound", status="missed", client_number="+919812345678",
+                started_at=timezone.now() - timedelta(hours=1))  # fmt: skip
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/")
+    page.click("text=Call back")
+    expect(page.locator("#call-status")).to_have_text("In progress", timeout=10000)
+    expect(page.locator("#hangup")).to_be_visible()
+    assert OutboundCall.objects.get().destination == "+919812345678"
+    page.click("#hangup")
+    expect(page.locator("#call-status")).to_have_text("Completed", timeout=10000)
+    assert page.console_errors == []

@@ -261,3 +261,15 @@ def test_missed_calls_include_customers_who_called_in(asha_client, asha):
     assert "+919811111111" in html and "called in, not answered" in html
     assert "+919833333333" in html and "did not pick up your call" in html
     assert "+919822222222" not in html
+
+
+def test_an_ended_call_of_today_can_be_wrapped_up_later_from_its_row(asha_client, asha, smartflo):
+    """After a reload the panel is gone; the Today row brings the wrap-up form back."""
+    ended = OutboundCall.objects.create(agent=asha, requested_by=asha.user, destination="+919876543210",
+                                        call_id="1700000000.000778", status=CallStatus.COMPLETED)  # fmt: skip
+    html = asha_client.get("/calls/").content.decode()
+    assert f'hx-get="/calls/{ended.pk}/panel/"' in html and ">Add note</button>" in html
+    panel = asha_client.get(f"/calls/{ended.pk}/panel/", **HX).content.decode()
+    assert f'hx-post="/calls/{ended.pk}/wrap-up/"' in panel and 'id="wrap-note"' in panel
+    asha_client.post(f"/calls/{ended.pk}/wrap-up/", {"note": "Call back Friday"}, **HX)
+    assert ">Edit note</button>" in asha_client.get("/calls/").content.decode()
