@@ -61,7 +61,9 @@ class RecordFilterForm(forms.Form):
             return None
         try:
             return parse_bound(value, end=end)
-        except ValueError:
+        except ValueError as exc:
+            if str(exc) == "out of range":  # a real date the database cannot hold (year 1, 9999)
+                raise forms.ValidationError("That date is out of range.") from None
             raise forms.ValidationError("Enter a date as YYYY-MM-DD.") from None
 
     def clean_from(self):

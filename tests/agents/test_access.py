@@ -67,6 +67,7 @@ def test_repeated_failed_sign_ins_lock_out(make_user, settings):
     locked = client.post("/accounts/login/", {"username": "asha", "password": "the-right-passphrase"})
     assert locked.status_code == 429
     assert b"Too many failed sign-ins" in locked.content
+    assert f"locked for {settings.AXES_COOLOFF_TIME.seconds // 60} minutes".encode() in locked.content
     assert "_auth_user_id" not in client.session
 
 

@@ -160,5 +160,6 @@ def test_apply_keeps_the_sort_a_column_click_chose(page, live_server, synced):
     page.click("button.apply")
     page.wait_for_url("**status=answered**")
     assert "sort=-talk" in page.url
+    assert "agent=" not in page.url and "op=" not in page.url and "from=" in page.url  # only what is in use
     expect(page.locator("#records-results th[aria-sort='descending']")).to_contain_text("Talk time")
     assert not page.console_errors

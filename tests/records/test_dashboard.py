@@ -110,6 +110,8 @@ def test_a_reversed_range_and_a_number_without_digits_are_errors_named_by_their_
         "Duration (s): Ensure this value is greater than or equal to 0.",
     ]
     assert filter_errors(supervisor_client.get(URL, {**RANGE, "number": "+91 98123-00001"}, **headers)) == []
+    early = supervisor_client.get(URL, {"from": "0001-01-01", "to": "2026-03-31"}, **headers)
+    assert filter_errors(early) == ["From: That date is out of range."]
 
 
 def test_a_failed_sync_says_what_happened_in_words_with_the_detail_beside_it(records, supervisor_client):
@@ -235,7 +237,7 @@ def test_the_sync_status_is_shown(records, supervisor_client):
         status="succeeded", finished_at=timezone.now(), records_stored=42, watermark_after=timezone.now()
     )
     html = supervisor_client.get(URL, RANGE).content.decode()
-    assert "Synced" in html and "42 records" in html
+    assert "Synced" in html and "42 records fetched" in html
     CallRecordSyncRun.objects.create(status="failed", finished_at=timezone.now(), error="SmartfloServerError: 503")
     assert "Last sync failed" in supervisor_client.get(URL, RANGE).content.decode()
 
