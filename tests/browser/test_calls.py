@@ -62,6 +62,7 @@ def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_serv
 
     page.click("#hangup")
     expect(status).to_have_text("Completed", timeout=10000)
+    expect(page.locator("#lists .chips")).to_contain_text("+919876543210")  # the lists follow, no reload
     page.select_option("#wrap-disposition", label="Interested")
     page.fill("#wrap-note", "Wants the premium plan; call Tuesday.")
     page.click("#save-note")
