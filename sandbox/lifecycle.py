@@ -52,47 +52,47 @@ class CallLifecycle:
         custom_identifier: str | None = None,
     ) -> str:
         """Start a click-to-call: the agent's phone starts ringing. Returns the call_id."""
-        state = self._state
-        with state.lock:
-            created = clock.now()
-            call = LiveCall(
-                call_id=state.new_call_id(created),
-                uuid=state.new_uuid(),
-                direction="outbound",
-                agent=agent_ref(agent),
-                customer=customer,
-                did_number=did_number,
-                created=created,
-                scenario=state.take_scenario(customer),
-                custom_identifier=custom_identifier,
-                call_timeout=call_timeout,
-            )
-            state.calls[call.call_id] = call
-            self._emit(call, "agent_ringing", "ringing")
-            self._schedule(call, self._ring_seconds(call), self._agent_ring_over)
-            return call.call_id
+        return self._ring(
+            self._agent_ring_over,
+            direction="outbound",
+            agent=agent,
+            customer=customer,
+            did_number=did_number,
+            custom_identifier=custom_identifier,
+            call_timeout=call_timeout,
+        )
 
     def ring_agent(self, *, agent: Agent, customer: str, did_number: str) -> str:
         """An inbound call: `customer` dialled the DID and Smartflo rings `agent` (the app's
         incoming-call pop-up). The scenario of the customer's number says whether the agent
         answers, how long it rings and how long they talk. Returns the call_id."""
+        return self._ring(
+            self._inbound_ring_over,
+            direction="inbound",
+            agent=agent,
+            customer=customer,
+            did_number=did_number,
+            services="Inbound",
+        )
+
+    def _ring(self, ring_over: Step, *, agent: Agent, customer: str, **fields) -> str:
+        """A new live call whose first step is the agent's phone ringing; `ring_over` runs when
+        the ringing ends (answered or not)."""
         state = self._state
         with state.lock:
             created = clock.now()
             call = LiveCall(
                 call_id=state.new_call_id(created),
                 uuid=state.new_uuid(),
-                direction="inbound",
                 agent=agent_ref(agent),
                 customer=customer,
-                did_number=did_number,
                 created=created,
                 scenario=state.take_scenario(customer),
-                services="Inbound",
+                **fields,
             )
             state.calls[call.call_id] = call
             self._emit(call, "agent_ringing", "ringing")
-            self._schedule(call, self._ring_seconds(call), self._inbound_ring_over)
+            self._schedule(call, self._ring_seconds(call), ring_over)
             return call.call_id
 
     def hangup(self, call_id: str) -> None:
