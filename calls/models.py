@@ -176,7 +176,7 @@ class RingingAlert(models.Model):
     """An incoming call ringing at an agent: drives the pop-up on that agent's open pages.
 
     Cleared (in every tab, since tabs poll) once the call is answered, ends or the agent
-    dismisses it.
+    dismisses it. Once answered, `answered_at` until `ended_at` shows the agent is on that call.
     """
 
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="ringing_alerts")
@@ -186,6 +186,8 @@ class RingingAlert(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
     cleared_reason = models.CharField(max_length=40, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_alert_per_agent_call")]

@@ -238,3 +238,17 @@ def ringing_alerts_for(*, user) -> list[RingingAlert]:
         return []
     recent = timezone.now() - timedelta(minutes=2)
     return list(RingingAlert.objects.filter(agent=agent, cleared_at__isnull=True, started_at__gte=recent)[:3])
+
+
+def inbound_calls_on_for(*, user) -> list[RingingAlert]:
+    """Inbound calls the user's agent answered and that have not ended (a lost hang-up event
+    stops counting after 4 hours)."""
+    agent = agent_for_user(user)
+    if agent is None:
+        return []
+    recent = timezone.now() - timedelta(hours=4)
+    return list(
+        RingingAlert.objects.filter(agent=agent, answered_at__gte=recent, ended_at__isnull=True).order_by(
+            "-answered_at"
+        )[:3]
+    )

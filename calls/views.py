@@ -23,6 +23,7 @@ from calls.selectors import (
     agent_workspace,
     call_get_for_user,
     calls_visible_to,
+    inbound_calls_on_for,
     live_board,
     live_calls_loaded_at,
     ringing_alerts_for,
@@ -193,8 +194,17 @@ def history(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def alerts(request: HttpRequest) -> HttpResponse:
-    """The incoming-call pop-up, polled by every page an agent has open."""
-    return render(request, "calls/_alerts.html", {"alerts": ringing_alerts_for(user=request.user)})
+    """The incoming-call pop-up, and the inbound call the agent is on, polled by every page an
+    agent has open."""
+    return _alerts(request)
+
+
+def _alerts(request: HttpRequest) -> HttpResponse:
+    context = {
+        "alerts": ringing_alerts_for(user=request.user),
+        "on_calls": inbound_calls_on_for(user=request.user),
+    }
+    return render(request, "calls/_alerts.html", context)
 
 
 @login_required
@@ -202,7 +212,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 def alert_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     agent = agent_for_user(request.user)
     ringing_alert_dismiss(alert=get_object_or_404(RingingAlert, pk=pk, agent=agent))
-    return render(request, "calls/_alerts.html", {"alerts": ringing_alerts_for(user=request.user)})
+    return _alerts(request)
 
 
 @supervisor_required

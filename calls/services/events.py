@@ -164,10 +164,18 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
                 },
             )
     elif target is not None and target != S.AGENT_RINGING:
-        reason = "answered" if target in (S.AGENT_ANSWERED, S.IN_PROGRESS) else "ended"
-        RingingAlert.objects.filter(call_id=call_id[:64], cleared_at__isnull=True).update(
-            cleared_at=timezone.now(), cleared_reason=reason
+        now = timezone.now()
+        answered = target in (S.AGENT_ANSWERED, S.IN_PROGRESS)
+        alerts = RingingAlert.objects.filter(call_id=call_id[:64])
+        alerts.filter(cleared_at__isnull=True).update(
+            cleared_at=now, cleared_reason="answered" if answered else "ended"
         )
+        if answered:  # the agent who answered is on the call (not if its end came first, out of order)
+            agent = _agent_for(data.get("answered_agent_number") or data.get("agent_number", ""))
+            on_call = alerts.filter(agent=agent) if agent is not None else alerts
+            on_call.filter(answered_at__isnull=True).exclude(cleared_reason="ended").update(answered_at=now)
+        else:
+            alerts.filter(answered_at__isnull=False, ended_at__isnull=True).update(ended_at=now)
 
 
 def _apply(data: dict[str, str], common: dict, target: str | None, event_name: str, call_status: str) -> CallEvent:

@@ -228,3 +228,18 @@ def test_call_back_from_the_missed_list_shows_the_new_call(page, live_server, sm
     page.click("#hangup")
     expect(page.locator("#call-status")).to_have_text("Completed", timeout=10000)
     assert page.console_errors == []
+
+
+def test_an_answered_inbound_call_shows_on_the_agents_pages_until_it_ends(page, live_server, smartflo, team):
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/")
+    smartflo.set_scenario("9812345678", ring_seconds=3, hold=True)  # Asha answers after 3 s; they talk
+    call_id = smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
+    expect(page.locator(".popup")).to_contain_text("+919812345678", timeout=10000)
+    expect(page.locator(".oncall")).to_contain_text("+919812345678", timeout=10000)  # answered
+    expect(page.locator(".popup")).to_have_count(0)
+    page.goto(live_server.url + "/calls/records/")  # on every page she opens
+    expect(page.locator(".oncall")).to_contain_text("On a call", timeout=10000)
+    smartflo.hangup(call_id)
+    expect(page.locator(".oncall")).to_have_count(0, timeout=10000)
+    assert page.console_errors == []

@@ -213,6 +213,44 @@ def test_inbound_ringing_pops_up_for_that_agent_and_answer_clears_it(asha, vikra
     assert alert.cleared_at is not None and alert.cleared_reason == "answered"
 
 
+def test_an_answered_inbound_call_shows_as_the_agents_call_until_it_ends(asha, vikram):
+    from tests.conftest import login
+
+    ring = {
+        "call_id": "1700000000.000003",
+        "direction": "inbound",
+        "event": "agent_ringing",
+        "call_status": "ringing",
+        "agent_number": "+919876500001",
+        "caller_id_number": "+919812345678",
+    }
+    asha_client, vikram_client = login(asha.user), login(vikram.user)
+    post_json(ring)
+    assert 'class="popup"' in asha_client.get("/calls/alerts/").content.decode()
+
+    post_json({**ring, "event": "agent_answered", "call_status": "answered", "answered_agent_number": "+919876500001"})
+    html = asha_client.get("/calls/alerts/").content.decode()
+    assert 'class="popup"' not in html and 'class="oncall"' in html and "+919812345678" in html
+    assert 'class="oncall"' not in vikram_client.get("/calls/alerts/").content.decode()
+
+    post_json({**ring, "event": "hangup", "call_status": "completed", "hangup_cause": "NORMAL_CLEARING"})
+    assert 'class="oncall"' not in asha_client.get("/calls/alerts/").content.decode()
+    alert = RingingAlert.objects.get()
+    assert alert.answered_at is not None and alert.ended_at >= alert.answered_at
+
+
+def test_an_answer_that_arrives_after_the_hang_up_shows_no_call(asha):
+    from tests.conftest import login
+
+    ring = {"call_id": "1700000000.000004", "direction": "inbound", "agent_number": "+919876500001",
+            "caller_id_number": "+919812345678"}  # fmt: skip
+    post_json({**ring, "event": "agent_ringing", "call_status": "ringing"})
+    post_json({**ring, "event": "hangup", "call_status": "missed", "hangup_cause": "NO_ANSWER"})
+    post_json({**ring, "event": "agent_answered", "call_status": "answered"})  # out of order, late
+    assert 'class="oncall"' not in login(asha.user).get("/calls/alerts/").content.decode()
+    assert RingingAlert.objects.get().answered_at is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_sandbox_delivers_webhooks_with_duplicates_and_reordering(asha, smartflo, live_server):
     """End to end: the sandbox posts real webhooks, duplicated and reordered, to the app."""
