@@ -229,8 +229,7 @@ _TABLE_COLUMNS = (
     "call_duration",
     "answered_seconds",
     "hangup_cause",
-    "has_recording",
-)
+)  # then whether there is a recording (never its tokenised URL), then the capped count
 
 _DIRECTION_LABELS = dict(CallDirection.choices)
 _STATUS_LABELS = dict(CallRecordStatus.choices)
@@ -316,7 +315,7 @@ def _table_sql_frame(connection, sort: str) -> tuple[str, str, str]:
             return f"{table}.{q(CallRecord._meta.get_field(name).column)}"
 
         direction = " DESC" if sort.startswith("-") else " ASC"
-        select = ", ".join([*(column(name) for name in _TABLE_COLUMNS[:-1]), f"{column('recording_url')} <> ''"])
+        select = ", ".join([*(column(name) for name in _TABLE_COLUMNS), f"{column('recording_url')} <> ''"])
         order = ", ".join(column(name) + direction for name in SORTS[sort.lstrip("-")])
         frame = _TABLE_SQL_FRAMES[(connection.vendor, sort)] = (select, table, order)
     return frame

@@ -138,6 +138,11 @@ def agent_workspace(*, user) -> Workspace:
     return Workspace(agent=agent, today=today, missed=missed, recent_customers=recent, live=live)
 
 
+def transfer_targets_for(call: OutboundCall) -> QuerySet[Agent]:
+    """Whom `call` can be transferred to: active colleagues, not the agent on it now."""
+    return transfer_targets(exclude=call.transferred_to or call.agent)
+
+
 def transfer_targets(*, exclude: Agent | None = None) -> QuerySet[Agent]:
     agents = Agent.objects.filter(is_active=True, blocked=False)
     if exclude is not None:
@@ -232,23 +237,15 @@ def _current_agent_id(live: LiveCall, call: OutboundCall | None, agents: list[Ag
     return None
 
 
-def ringing_alerts_for(*, user) -> list[RingingAlert]:
+def agent_alerts(*, user) -> tuple[list[RingingAlert], list[RingingAlert]]:
+    """What every page an agent has open shows, polled: the calls ringing at them (the pop-up),
+    and the inbound calls they answered that have not ended (a lost hang-up event stops counting
+    after 4 hours). The agent is looked up once for both."""
     agent = agent_for_user(user)
     if agent is None:
-        return []
-    recent = timezone.now() - timedelta(minutes=2)
-    return list(RingingAlert.objects.filter(agent=agent, cleared_at__isnull=True, started_at__gte=recent)[:3])
-
-
-def inbound_calls_on_for(*, user) -> list[RingingAlert]:
-    """Inbound calls the user's agent answered and that have not ended (a lost hang-up event
-    stops counting after 4 hours)."""
-    agent = agent_for_user(user)
-    if agent is None:
-        return []
-    recent = timezone.now() - timedelta(hours=4)
-    return list(
-        RingingAlert.objects.filter(agent=agent, answered_at__gte=recent, ended_at__isnull=True).order_by(
-            "-answered_at"
-        )[:3]
-    )
+        return [], []
+    now = timezone.now()
+    alerts = RingingAlert.objects.filter(agent=agent)
+    ringing = alerts.filter(cleared_at__isnull=True, started_at__gte=now - timedelta(minutes=2))
+    on_calls = alerts.filter(answered_at__gte=now - timedelta(hours=4), ended_at__isnull=True).order_by("-answered_at")
+    return list(ringing[:3]), list(on_calls[:3])

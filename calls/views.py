@@ -19,15 +19,14 @@ from agents.models import Agent
 from calls.forms import DialForm, TransferForm, WrapUpForm
 from calls.models import CallStatus, RingingAlert
 from calls.selectors import (
+    agent_alerts,
     agent_for_user,
     agent_workspace,
     call_get_for_user,
     calls_visible_to,
-    inbound_calls_on_for,
     live_board,
     live_calls_loaded_at,
-    ringing_alerts_for,
-    transfer_targets,
+    transfer_targets_for,
 )
 from calls.services import call_hangup, call_place, call_supervise, call_transfer, call_wrap_up
 from calls.services.actions import CallActionFailed
@@ -54,7 +53,7 @@ def _panel(
     context = {
         "call": call,
         "error": error,
-        "targets": transfer_targets(exclude=call.transferred_to or call.agent) if call is not None else [],
+        "targets": transfer_targets_for(call) if call is not None else [],
         "wrap_up": WrapUpForm(initial={"note": call.note, "disposition": call.disposition_id}) if call else None,
         # A refused note comes back as typed, so nothing the agent wrote is lost.
         "note_text": note_text if note_text is not None else (call.note if call else ""),
@@ -72,7 +71,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
     form = DialForm(initial={"destination_number": request.GET.get("dial", "")})
     context = {"ws": data, "form": form}
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
-        context["targets"] = transfer_targets(exclude=data.live.transferred_to or data.live.agent)
+        context["targets"] = transfer_targets_for(data.live)
     return render(request, "calls/workspace.html", context)
 
 
@@ -200,11 +199,8 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 
 def _alerts(request: HttpRequest) -> HttpResponse:
-    context = {
-        "alerts": ringing_alerts_for(user=request.user),
-        "on_calls": inbound_calls_on_for(user=request.user),
-    }
-    return render(request, "calls/_alerts.html", context)
+    ringing, on_calls = agent_alerts(user=request.user)
+    return render(request, "calls/_alerts.html", {"alerts": ringing, "on_calls": on_calls})
 
 
 @login_required

@@ -136,11 +136,8 @@ class CallLifecycle:
     # --- steps -----------------------------------------------------------------------
 
     def _agent_ring_over(self, call: LiveCall) -> None:
-        if not call.scenario.agent_answers:
-            self._count(call.agent.id, answered=False)
-            self._finish(call, status="missed", cause="NO_ANSWER", call_status="missed", missed_agent=True)
+        if not self._agent_picks_up(call):
             return
-        self._count(call.agent.id, answered=True)
         call.state = "agent_answered"
         call.agent_answered_at = clock.now()
         self._emit(call, "agent_answered", "answered")
@@ -157,22 +154,27 @@ class CallLifecycle:
         if not call.scenario.customer_answers:
             self._finish(call, status="missed", cause="NO_USER_RESPONSE", call_status="missed")
             return
-        call.state = "in_progress"
-        call.answered_at = clock.now()
-        self._emit(call, "customer_answered", "answered")
-        talk = self._talk_seconds(call)
-        if talk is not None:
-            self._schedule(call, talk, self._talk_over)
+        self._talk(call, "customer_answered", clock.now())
 
     def _inbound_ring_over(self, call: LiveCall) -> None:
-        if not call.scenario.agent_answers:
-            self._count(call.agent.id, answered=False)
-            self._finish(call, status="missed", cause="NO_ANSWER", call_status="missed", missed_agent=True)
+        if not self._agent_picks_up(call):
             return
-        self._count(call.agent.id, answered=True)
+        call.agent_answered_at = clock.now()  # the agent's answer connects the caller at once
+        self._talk(call, "agent_answered", call.agent_answered_at)
+
+    def _agent_picks_up(self, call: LiveCall) -> bool:
+        """Whether the ringing agent answers (counted either way); a miss ends the call."""
+        answers = call.scenario.agent_answers
+        self._count(call.agent.id, answered=answers)
+        if not answers:
+            self._finish(call, status="missed", cause="NO_ANSWER", call_status="missed", missed_agent=True)
+        return answers
+
+    def _talk(self, call: LiveCall, event: str, answered_at: float) -> None:
+        """Both parties connected at `answered_at`: the talk runs until it is over (or a hang-up)."""
         call.state = "in_progress"
-        call.agent_answered_at = call.answered_at = clock.now()
-        self._emit(call, "agent_answered", "answered")
+        call.answered_at = answered_at
+        self._emit(call, event, "answered")
         talk = self._talk_seconds(call)
         if talk is not None:
             self._schedule(call, talk, self._talk_over)

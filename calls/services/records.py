@@ -117,10 +117,11 @@ def call_records_sync_request() -> datetime:
     """
     from kombu.exceptions import OperationalError as BrokerError
 
+    from calls.records_selectors import call_record_sync_status
     from calls.tasks import sync_call_records
     from contactcenter.core.exceptions import ApplicationError
 
-    latest = CallRecordSyncRun.objects.exclude(status=RunStatus.SKIPPED).order_by("-id").first()
+    latest = call_record_sync_status()
     if latest is not None and latest.status == RunStatus.RUNNING:
         return latest.started_at
     at = timezone.now()
