@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+# An answered inbound call whose hang-up event never came stops counting as "on a call" then.
+INBOUND_ON_CALL_LIMIT = timedelta(hours=4)
 
 
 class CallStatus(models.TextChoices):
@@ -173,10 +178,12 @@ class CallEvent(models.Model):
 
 
 class RingingAlert(models.Model):
-    """An incoming call ringing at an agent: drives the pop-up on that agent's open pages.
+    """An incoming call offered to an agent: the pop-up on their open pages while it rings, the
+    call they are on once they answer, and their wrap-up of it (note and disposition).
 
     Cleared (in every tab, since tabs poll) once the call is answered, ends or the agent
-    dismisses it. Once answered, `answered_at` until `ended_at` shows the agent is on that call.
+    dismisses it. Once answered, `answered_at` until `ended_at` shows the agent is on that call;
+    from then on the agent can write its note (during the call or after).
     """
 
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="ringing_alerts")
@@ -188,6 +195,8 @@ class RingingAlert(models.Model):
     cleared_reason = models.CharField(max_length=40, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    disposition = models.ForeignKey(Disposition, null=True, blank=True, on_delete=models.PROTECT)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_alert_per_agent_call")]
@@ -198,6 +207,15 @@ class RingingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"ringing {self.call_id} at {self.agent_id}"
+
+    @property
+    def is_live(self) -> bool:
+        """The agent answered and no hang-up has come (a lost one stops counting after 4 hours)."""
+        return (
+            self.answered_at is not None
+            and self.ended_at is None
+            and self.answered_at >= timezone.now() - INBOUND_ON_CALL_LIMIT
+        )
 
 
 # --- Call records (CDRs) synced from Smartflo ------------------------------------------------

@@ -14,8 +14,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import FINAL_STATUSES, CallStatus, OutboundCall, RingingAlert
-from calls.services.actions import interactive_client
+from calls.models import FINAL_STATUSES, INBOUND_ON_CALL_LIMIT, CallStatus, OutboundCall, RingingAlert
+from calls.services.actions import LIVE_CALLS_CHANGED_KEY, interactive_client
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import is_supervisor
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -110,12 +110,67 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
 
 
 @dataclass(frozen=True)
+class CallRow:
+    """A row of the agent's Today list or a customer's history: a call placed by us (for an agent,
+    or transferred to one), or an inbound call an agent answered. `pk` is the call's or the
+    inbound call's, as `inbound` says."""
+
+    pk: int
+    inbound: bool
+    number: str
+    at: object  # aware datetime: placed, or answered
+    status: str  # a CallStatus value, for the badge
+    status_label: str
+    disposition: object  # Disposition | None
+    note: str
+    live: bool
+    agent_name: str
+
+    @classmethod
+    def placed(cls, call: OutboundCall) -> CallRow:
+        return cls(call.pk, False, call.destination, call.requested_at, call.status, call.get_status_display(),
+                   call.disposition, call.note, call.is_live, call.agent.name)  # fmt: skip
+
+    @classmethod
+    def answered(cls, call: RingingAlert) -> CallRow:
+        live = call.is_live
+        status, label = (CallStatus.IN_PROGRESS, "On the call") if live else (CallStatus.COMPLETED, "Answered")
+        return cls(call.pk, True, call.caller_number, call.answered_at, status, label, call.disposition, call.note,
+                   live, call.agent.name)  # fmt: skip
+
+
+def _newest(rows: list[CallRow], limit: int) -> list[CallRow]:
+    return sorted(rows, key=lambda row: row.at, reverse=True)[:limit]
+
+
+def answered_inbound_visible_to(user) -> QuerySet[RingingAlert]:
+    """Inbound calls answered by agents: supervisors see all, an agent the ones they answered."""
+    calls = RingingAlert.objects.filter(answered_at__isnull=False).select_related("agent", "disposition")
+    if is_supervisor(user):
+        return calls
+    agent = agent_for_user(user)
+    return calls.filter(agent=agent) if agent is not None else calls.none()
+
+
+def customer_history(*, user, number: str, limit: int = 100) -> list[CallRow]:
+    """The calls with one customer (E.164) the user may see, both ways, newest first. Inbound
+    calls stored before caller numbers were normalised may hold the national form."""
+    variants = [number]
+    if number.startswith("+91"):
+        variants += [number[3:], "0" + number[3:], number[1:]]
+    placed = calls_visible_to(user).filter(destination=number).order_by("-requested_at")[:limit]
+    answered = answered_inbound_visible_to(user).filter(caller_number__in=variants).order_by("-answered_at")[:limit]
+    return _newest([CallRow.placed(c) for c in placed] + [CallRow.answered(c) for c in answered], limit)
+
+
+@dataclass(frozen=True)
 class Workspace:
     agent: Agent | None
-    today: list[OutboundCall]
+    today: list[CallRow]
     missed: list[MissedCall]
     recent_customers: list[str]
     live: OutboundCall | None
+    live_inbound: RingingAlert | None = None  # an inbound call they are on, shown when `live` is None
 
 
 def agent_workspace(*, user) -> Workspace:
@@ -124,7 +179,11 @@ def agent_workspace(*, user) -> Workspace:
         return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
     mine = OutboundCall.objects.filter(handled_by(agent)).select_related("disposition", "transferred_to", "agent")
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    today = list(mine.filter(requested_at__gte=start_of_day)[:50])
+    answered = RingingAlert.objects.filter(agent=agent, answered_at__gte=start_of_day).select_related(
+        "agent", "disposition"
+    )
+    placed = [CallRow.placed(c) for c in mine.filter(requested_at__gte=start_of_day)[:50]]
+    today = _newest(placed + [CallRow.answered(c) for c in answered.order_by("-answered_at")[:50]], 50)
     missed = missed_calls_for(agent=agent)
     recent: list[str] = []
     for number in mine.values_list("destination", flat=True)[:200]:
@@ -135,7 +194,23 @@ def agent_workspace(*, user) -> Workspace:
     # Not yet final (unknown included: the agent must see it); bounded by age, since a call whose
     # events were lost would otherwise stay "current" for ever.
     live = mine.exclude(status__in=FINAL_STATUSES).filter(requested_at__gte=timezone.now() - timedelta(hours=4)).first()
-    return Workspace(agent=agent, today=today, missed=missed, recent_customers=recent, live=live)
+    live_inbound = _on_inbound_calls(agent).select_related("disposition").first() if live is None else None
+    return Workspace(
+        agent=agent, today=today, missed=missed, recent_customers=recent, live=live, live_inbound=live_inbound
+    )
+
+
+def inbound_call_get_for_user(*, user, pk: int) -> RingingAlert:
+    """An inbound call the user's agent answered; 404 otherwise (not rung at them, not answered)."""
+    agent = agent_for_user(user)
+    call = (
+        RingingAlert.objects.filter(pk=pk, agent=agent, answered_at__isnull=False).select_related("disposition").first()
+        if agent is not None
+        else None
+    )
+    if call is None:
+        raise Http404("No such call.")
+    return call
 
 
 def transfer_targets_for(call: OutboundCall) -> QuerySet[Agent]:
@@ -155,29 +230,44 @@ def live_calls_snapshot() -> tuple[list[LiveCall], float]:
 
     At most one request to Smartflo per LIVE_CALLS_CACHE_SECONDS: the first board to find the
     cache empty takes a short lock and polls; the others wait briefly for its answer.
+
+    A hang-up or transfer sent through us changes Smartflo's live calls (a new agent on the
+    call): it changes the token at LIVE_CALLS_CHANGED_KEY, and a snapshot is served only with
+    the token it was polled under. So the board answering the action, and every board after it,
+    polls again at once, and never gets the answer of a poll that was under way before the change.
     """
-    cached = cache.get(LIVE_CACHE_KEY)
-    if cached is not None:
-        return cached
-    # The lock outlives the slowest poll (one try, interactive timeout), so only one board polls.
-    if cache.add(LIVE_LOCK_KEY, 1, timeout=int(settings.SMARTFLO_INTERACTIVE_TIMEOUT) + 5):
+    version = cache.get(LIVE_CALLS_CHANGED_KEY, "")
+
+    def current(cached) -> tuple[list[LiveCall], float] | None:
+        if isinstance(cached, tuple) and len(cached) == 3 and cached[2] == version:
+            return cached[0], cached[1]
+        return None
+
+    snapshot = current(cache.get(LIVE_CACHE_KEY))
+    if snapshot is not None:
+        return snapshot
+    # The lock outlives the slowest poll (one try, interactive timeout), so only one board polls;
+    # one lock per token, so a poll that began before a change does not hold up the next one.
+    lock = f"{LIVE_LOCK_KEY}:{version}"
+    if cache.add(lock, 1, timeout=int(settings.SMARTFLO_INTERACTIVE_TIMEOUT) + 5):
         try:
             with interactive_client() as smartflo:
                 calls = [c for c in smartflo.live_calls() if c.call_id]  # a call without an id can't be acted on
             snapshot = (calls, time.time())
-            cache.set(LIVE_CACHE_KEY, snapshot, timeout=settings.LIVE_CALLS_CACHE_SECONDS)
+            if cache.get(LIVE_CALLS_CHANGED_KEY, "") == version:  # else a newer poll's answer may be there
+                cache.set(LIVE_CACHE_KEY, (*snapshot, version), timeout=settings.LIVE_CALLS_CACHE_SECONDS)
             cache.set(LIVE_LOADED_KEY, snapshot[1], timeout=LIVE_LOADED_SECONDS)
             return snapshot
         except SmartfloError as exc:
             raise provider_error(exc) from exc
         finally:
-            cache.delete(LIVE_LOCK_KEY)
+            cache.delete(lock)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        cached = cache.get(LIVE_CACHE_KEY)
-        if cached is not None:
-            return cached
+        snapshot = current(cache.get(LIVE_CACHE_KEY))
+        if snapshot is not None:
+            return snapshot
     raise ApplicationError(
         "Smartflo's live calls are taking long to load; retrying.", code="live_calls_busy", status_code=503
     )
@@ -221,7 +311,8 @@ def live_board(*, user) -> tuple[list[BoardRow], float]:
 
 def _current_agent_id(live: LiveCall, call: OutboundCall | None, agents: list[Agent]) -> int | None:
     """The local agent on a live call: Smartflo's word first (its agent id, then the agent's
-    number, which follow a transfer at once), else whom our call row says has it."""
+    number, then the agent's name when one agent has it: `agent_name` is the field Smartflo
+    documents, the other two may be absent), else whom our call row says has it."""
     for agent in agents:
         if live.agent_id and agent.smartflo_id == live.agent_id:
             return agent.pk
@@ -232,6 +323,10 @@ def _current_agent_id(live: LiveCall, call: OutboundCall | None, agents: list[Ag
     for agent in agents:
         if number and agent.follow_me_number == number:
             return agent.pk
+    name = live.agent_name.strip().casefold()
+    named = [agent.pk for agent in agents if name and agent.name.strip().casefold() == name]
+    if len(named) == 1:
+        return named[0]
     if call is not None:
         return call.transferred_to_id or call.agent_id
     return None
@@ -247,5 +342,12 @@ def agent_alerts(*, user) -> tuple[list[RingingAlert], list[RingingAlert]]:
     now = timezone.now()
     alerts = RingingAlert.objects.filter(agent=agent)
     ringing = alerts.filter(cleared_at__isnull=True, started_at__gte=now - timedelta(minutes=2))
-    on_calls = alerts.filter(answered_at__gte=now - timedelta(hours=4), ended_at__isnull=True).order_by("-answered_at")
-    return list(ringing[:3]), list(on_calls[:3])
+    return list(ringing[:3]), list(_on_inbound_calls(agent)[:3])
+
+
+def _on_inbound_calls(agent: Agent) -> QuerySet[RingingAlert]:
+    """The inbound calls `agent` answered that have not ended, newest first (see `is_live`)."""
+    since = timezone.now() - INBOUND_ON_CALL_LIMIT
+    return RingingAlert.objects.filter(agent=agent, answered_at__gte=since, ended_at__isnull=True).order_by(
+        "-answered_at"
+    )

@@ -24,11 +24,20 @@ from calls.selectors import (
     agent_workspace,
     call_get_for_user,
     calls_visible_to,
+    customer_history,
+    inbound_call_get_for_user,
     live_board,
     live_calls_loaded_at,
     transfer_targets_for,
 )
-from calls.services import call_hangup, call_place, call_supervise, call_transfer, call_wrap_up
+from calls.services import (
+    call_hangup,
+    call_place,
+    call_supervise,
+    call_transfer,
+    call_wrap_up,
+    inbound_call_wrap_up,
+)
 from calls.services.actions import CallActionFailed
 from calls.services.events import ringing_alert_dismiss
 from contactcenter.core.exceptions import ApplicationError
@@ -72,6 +81,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
     context = {"ws": data, "form": form}
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
         context["targets"] = transfer_targets_for(data.live)
+    elif data.live_inbound is not None:  # an inbound call they are on: its note can be written now
+        context["dispositions"] = WrapUpForm.base_fields["disposition"].queryset.all()
     return render(request, "calls/workspace.html", context)
 
 
@@ -175,6 +186,59 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     return _panel(request, call)
 
 
+def _inbound_panel(
+    request: HttpRequest, call: RingingAlert, *, error: str = "", note_text: str | None = None
+) -> HttpResponse:
+    """The panel of an inbound call the agent answered: its state line (polled until the hang-up)
+    and its wrap-up form, usable during the call. A plain form post gets the workspace back."""
+    if not request.headers.get("HX-Request") and request.method == "POST":
+        if error:
+            messages.error(request, error)
+        return redirect("calls:workspace")
+    context = {
+        "call": call,
+        "error": error,
+        "dispositions": WrapUpForm.base_fields["disposition"].queryset.all(),
+        "note_text": note_text if note_text is not None else call.note,
+    }
+    return render(request, "calls/_inbound_panel.html", context)
+
+
+@login_required
+@require_GET
+def inbound_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The inbound call's panel, or with `?part=state` its polled state line: once the call has
+    ended the line says so, stops polling and tells the workspace to refresh its lists. The form
+    below it is left alone, so a note being typed is kept."""
+    call = inbound_call_get_for_user(user=request.user, pk=pk)
+    if request.GET.get("part") != "state":
+        return _inbound_panel(request, call)
+    response = render(request, "calls/_inbound_state.html", {"call": call})
+    if not call.is_live:
+        response["HX-Trigger"] = "call-ended"
+    return response
+
+
+@login_required
+@require_POST
+def inbound_wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
+    call = inbound_call_get_for_user(user=request.user, pk=pk)
+    form = WrapUpForm(request.POST)
+    typed = request.POST.get("note", "")
+    if not form.is_valid():
+        problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        return _inbound_panel(request, call, error=" ".join(problems), note_text=typed)
+    try:
+        inbound_call_wrap_up(call=call, note=form.cleaned_data["note"], disposition=form.cleaned_data["disposition"])
+    except ValidationError as exc:
+        return _inbound_panel(request, call, error=" ".join(exc.messages), note_text=typed)
+    if not request.headers.get("HX-Request"):
+        messages.success(request, "Note saved.")
+    response = _inbound_panel(request, call)
+    response["HX-Trigger"] = "call-ended"  # the Today list shows the new note
+    return response
+
+
 @login_required
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
@@ -186,7 +250,7 @@ def history(request: HttpRequest) -> HttpResponse:
         number = to_e164(typed, strict=False)
     except InvalidPhoneNumber:
         return render(request, "calls/history.html", {"typed": typed, "error": HISTORY_NUMBER_ERROR})
-    calls = calls_visible_to(request.user).filter(destination=number)[:100]
+    calls = customer_history(user=request.user, number=number)
     return render(request, "calls/history.html", {"number": number, "calls": calls})
 
 

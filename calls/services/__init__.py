@@ -7,6 +7,7 @@ from calls.services.actions import (
     call_supervise,
     call_transfer,
     call_wrap_up,
+    inbound_call_wrap_up,
 )
 from calls.services.events import call_event_ingest
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
@@ -22,6 +23,7 @@ __all__ = [
     "call_transfer",
     "call_transition",
     "call_wrap_up",
+    "inbound_call_wrap_up",
 ]
 from calls.services.records import (
     LeaseLost,

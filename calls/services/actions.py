@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.services import agent_sync
-from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest
+from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest, RingingAlert
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
@@ -44,6 +45,18 @@ PRE_ANSWER = (
     CallStatus.CUSTOMER_RINGING,
 )
 SUPERVISION = {"monitor": MONITOR, "whisper": WHISPER, "barge": BARGE}
+# Changes whenever a hang-up or a transfer goes through Smartflo: the live boards' shared snapshot
+# of Smartflo's live calls (calls.selectors.live_calls_snapshot) is served only while it matches.
+LIVE_CALLS_CHANGED_KEY = "calls:live_calls:changed"
+
+
+def live_calls_changed() -> None:
+    """Smartflo's live calls have just changed (a call hung up or moved to another agent): every
+    board's next read, first of all the answer to the action, polls Smartflo again instead of
+    showing the snapshot taken before (for up to LIVE_CALLS_CACHE_SECONDS). A new token each
+    time, so a poll already under way, whose answer may predate the change, is not served either.
+    """
+    cache.set(LIVE_CALLS_CHANGED_KEY, uuid.uuid4().hex, timeout=24 * 3600)
 
 
 class CallActionFailed(ApplicationError):
@@ -217,6 +230,7 @@ def _action_failed(exc: SmartfloError, call: OutboundCall | None, *, confirmed_g
     # Only Smartflo's own JSON 404 says that: an HTML 404 (a wrong SMARTFLO_BASE_URL, a proxy)
     # has no provider message and stays a provider error.
     if isinstance(exc, SmartfloRejectedError) and exc.status == 404 and exc.provider_message is not None:
+        live_calls_changed()  # the boards' snapshot may still list it
         extra = {"provider_message": exc.provider_message or exc.message}
         if call is None:
             return ApplicationError(
@@ -282,6 +296,7 @@ def call_hangup(
     finally:
         if client is None:
             smartflo.close()
+    live_calls_changed()
     if call is not None:
         call.refresh_from_db()
         if answered and call_can_transition(call.status, CallStatus.COMPLETED):
@@ -318,6 +333,7 @@ def call_transfer(
     finally:
         if client is None:
             smartflo.close()
+    live_calls_changed()  # Smartflo's live calls now name the new agent
     if call is None:
         return None
     OutboundCall.objects.filter(pk=call.pk).update(transferred_to=to_agent, updated_at=timezone.now())
@@ -371,14 +387,29 @@ def call_supervise(
             smartflo.close()
 
 
-@transaction.atomic
-def call_wrap_up(*, call: OutboundCall, note: str, disposition: Disposition | None) -> OutboundCall:
-    """Save the agent's note and disposition (any time; typically once the call has ended)."""
+def _check_wrap_up(note: str, disposition: Disposition | None) -> None:
     if disposition is not None and not disposition.active:
         raise ValidationError({"disposition": ["This disposition is no longer offered."]})
     if len(note) > 5000:
         raise ValidationError({"note": ["Keep the note under 5,000 characters."]})
+
+
+@transaction.atomic
+def call_wrap_up(*, call: OutboundCall, note: str, disposition: Disposition | None) -> OutboundCall:
+    """Save the agent's note and disposition (any time; typically once the call has ended)."""
+    _check_wrap_up(note, disposition)
     call.note = note.strip()
     call.disposition = disposition
     call.save(update_fields=["note", "disposition", "updated_at"])
+    return call
+
+
+def inbound_call_wrap_up(*, call: RingingAlert, note: str, disposition: Disposition | None) -> RingingAlert:
+    """The same for an inbound call the agent answered (during the call or after it)."""
+    if call.answered_at is None:
+        raise ValidationError("This call was not answered here: there is nothing to note.")
+    _check_wrap_up(note, disposition)
+    call.note = note.strip()
+    call.disposition = disposition
+    call.save(update_fields=["note", "disposition"])
     return call

@@ -123,6 +123,14 @@ def _agent_for(number: str) -> Agent | None:
         return None
 
 
+def _caller_number(raw: str) -> str:
+    """E.164 when it parses (so the customer's history finds it), else as the network sent it."""
+    try:
+        return to_e164(raw, strict=False)
+    except InvalidPhoneNumber:
+        return raw[:20]
+
+
 def _fill_blanks(call: OutboundCall, data: dict[str, str]) -> list[str]:
     """Copy known values from the event onto the call, never replacing a value with a blank."""
     changed = []
@@ -159,7 +167,7 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
                 agent=agent,
                 call_id=call_id[:64],
                 defaults={
-                    "caller_number": (data.get("caller_id_number") or data.get("customer_number", ""))[:20],
+                    "caller_number": _caller_number(data.get("caller_id_number") or data.get("customer_number", "")),
                     "direction": direction[:20],
                 },
             )

@@ -147,8 +147,11 @@ def test_board_refresh_keeps_a_transfer_choice_in_progress(page, live_server, sm
     row.locator("select[name=agent]").select_option(label="Vikram Singh")
     row.locator("button:has-text('Transfer')").click()
     expect(page.locator("#board-notice .notice")).to_contain_text("Transferred to Vikram Singh.", timeout=10000)
-    expect(row).to_contain_text("Vikram Singh", timeout=10000)
-    expect(row.locator("select[name=agent] option")).to_have_text(["Transfer to…", "Asha Rao", "Meera Iyer"])
+    # The answer that carries the notice redraws the row: the new agent at once, not at a later poll.
+    expect(row.locator("td").nth(3)).to_have_text("Vikram Singh", timeout=500)
+    expect(row.locator("select[name=agent] option")).to_have_text(
+        ["Transfer to…", "Asha Rao", "Meera Iyer"], timeout=500
+    )
     assert page.console_errors == []
 
 
@@ -242,4 +245,30 @@ def test_an_answered_inbound_call_shows_on_the_agents_pages_until_it_ends(page, 
     expect(page.locator(".oncall")).to_contain_text("On a call", timeout=10000)
     smartflo.hangup(call_id)
     expect(page.locator(".oncall")).to_have_count(0, timeout=10000)
+    assert page.console_errors == []
+
+
+def test_an_inbound_call_is_noted_during_the_call_and_lands_in_today(page, live_server, smartflo, team):
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/records/")
+    smartflo.set_scenario("9812345678", ring_seconds=1, hold=True)  # Asha answers after 1 s; they talk
+    call_id = smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
+    expect(page.locator(".oncall")).to_contain_text("+919812345678", timeout=10000)
+    page.click(".oncall a.oncall-note")  # from any page, to her workspace's current-call panel
+    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)
+    page.select_option("#wrap-disposition", label="Interested")
+    page.fill("#wrap-note", "Asked about plan B")
+    smartflo.hangup(call_id)  # the call ends while she types: the state line says so, her text stays
+    expect(page.locator("#panel #call-status")).to_have_text("Ended", timeout=10000)
+    expect(page.locator("#wrap-note")).to_have_value("Asked about plan B")
+    page.click("#save-note")
+    expect(page.locator("#panel .saved")).to_be_visible(timeout=10000)
+    today = page.locator("section.card", has=page.locator("h2", has_text="Today"))
+    expect(today).to_contain_text("(inbound)", timeout=10000)
+    expect(today).to_contain_text("Asked about plan B")
+    expect(today).to_contain_text("Interested")
+    page.screenshot(path=str(SCREENSHOTS / "inbound-wrap-up.png"), full_page=True)
+    page.goto(live_server.url + "/calls/history/?number=9812345678")
+    expect(page.locator("table.grid")).to_contain_text("Called in")
+    expect(page.locator("table.grid")).to_contain_text("Asked about plan B")
     assert page.console_errors == []

@@ -183,3 +183,143 @@ def test_monitor_says_why_when_the_on_demand_agent_sync_fails(supervisor_client,
 
     assert "has no Smartflo id yet, and reading the agents from Smartflo failed" in page
     assert 'class="error"' in page
+
+
+def agent_on_row(page, call_id: str) -> str:
+    """What a board row shows in its Agent column."""
+    html = page.content.decode()
+    row = re.search(rf'<tr data-call-id="{re.escape(call_id)}">(.*?)</tr>', html, re.S)
+    assert row, f"no row for {call_id}"
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)[3].strip()
+
+
+def test_a_board_transfer_shows_the_new_agent_at_once_not_after_the_shared_poll_expires(
+    supervisor_client, asha_client, smartflo, settings
+):
+    """The new-user trial: the board answered the transfer (and kept answering, until the shared
+    poll expired) from the live calls it had read before it, so the row kept Asha on the call and
+    offered Vikram, who has it now, as a transfer target."""
+    settings.LIVE_CALLS_CACHE_SECONDS = 30  # the stock 3 s hides it behind the next refreshes
+    call_id = live_call(asha_client, smartflo)
+    before = supervisor_client.get("/calls/live/board/")  # every open board shares this poll
+    assert agent_on_row(before, call_id) == "Asha Rao"
+    vikram = Agent.objects.get(name="Vikram Singh")
+
+    answer = supervisor_client.post(f"/calls/live/{call_id}/transfer/", {"agent": vikram.pk})
+
+    assert "Transferred to Vikram Singh." in answer.content.decode()
+    live = next(c for c in smartflo.live_calls() if c["call_id"] == call_id)
+    assert (live["agent_name"], live["agent_id"]) == ("Vikram Singh", 100002)  # Smartflo has moved it at once
+    for page in (answer, supervisor_client.get("/calls/live/board/")):  # the answer, and the next refresh
+        assert agent_on_row(page, call_id) == "Vikram Singh"
+        assert transfer_choices(page, call_id) == ["Asha Rao", "Meera Iyer"]
+    assert len(smartflo.requests(path="/v1/live_calls")) == 2  # before, and once after the transfer: still shared
+
+
+def test_a_board_transfer_of_a_call_we_did_not_place_shows_the_new_agent_at_once(
+    supervisor_client, sandbox_agents, smartflo, settings
+):
+    settings.LIVE_CALLS_CACHE_SECONDS = 30
+    smartflo.set_scenario("9876543211", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1001", destination_number="9876543211")
+    smartflo.wait_for_state(call_id, "in_progress")
+    assert agent_on_row(supervisor_client.get("/calls/live/board/"), call_id) == "Asha Rao"
+
+    answer = supervisor_client.post(f"/calls/live/{call_id}/transfer/", {"agent": sandbox_agents["meera"].pk})
+
+    assert "Transferred to Meera Iyer." in answer.content.decode()
+    assert agent_on_row(answer, call_id) == "Meera Iyer"
+    assert transfer_choices(answer, call_id) == ["Asha Rao", "Vikram Singh"]
+
+
+def test_a_board_hangup_drops_the_call_from_the_board_at_once(supervisor_client, asha_client, smartflo, settings):
+    settings.LIVE_CALLS_CACHE_SECONDS = 30
+    call_id = live_call(asha_client, smartflo)
+    assert call_id in supervisor_client.get("/calls/live/board/").content.decode()
+
+    answer = supervisor_client.post(f"/calls/live/{call_id}/hangup/").content.decode()
+
+    assert "Hang-up sent." in answer
+    assert f'data-call-id="{call_id}"' not in answer
+    assert "No live calls right now." in answer
+
+
+def test_a_poll_under_way_during_a_transfer_is_not_served_after_it(
+    supervisor, asha_client, smartflo, settings, monkeypatch
+):
+    """Another board's poll that Smartflo answered before the transfer (its answer still on the
+    way) must neither hold up the board that transferred nor be served as the board after it."""
+    import threading
+
+    from calls import selectors
+    from calls.services.actions import call_transfer
+
+    settings.LIVE_CALLS_CACHE_SECONDS = 30
+    call_id = live_call(asha_client, smartflo)
+    answered, transferred = threading.Event(), threading.Event()
+    real_client = selectors.interactive_client
+
+    class SlowAnswer:
+        """The other board's client: Smartflo has answered, the answer arrives after the transfer."""
+
+        def __init__(self, client):
+            self.client = client
+
+        def __enter__(self):
+            self.client.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.client.__exit__(*exc)
+
+        def live_calls(self):
+            calls = self.client.live_calls()
+            answered.set()
+            transferred.wait(3)
+            return calls
+
+    other = threading.Thread(target=selectors.live_calls_snapshot)
+    monkeypatch.setattr(
+        selectors,
+        "interactive_client",
+        lambda **kw: SlowAnswer(real_client(**kw)) if threading.current_thread() is other else real_client(**kw),
+    )
+    other.start()
+    assert answered.wait(5)
+    call_transfer(call_id=call_id, to_agent=Agent.objects.get(name="Vikram Singh"))
+    try:
+        rows, _ = selectors.live_board(user=supervisor)  # the transferring board: not waiting on the other poll
+        assert [r.live.agent_name for r in rows] == ["Vikram Singh"]
+    finally:
+        transferred.set()
+        other.join(5)
+    rows, _ = selectors.live_board(user=supervisor)  # the other poll's late answer is not served
+    assert [r.live.agent_name for r in rows] == ["Vikram Singh"]
+
+
+def test_smartflos_documented_live_call_fields_are_enough_to_exclude_the_agent_on_the_call(
+    supervisor_client, sandbox_agents, monkeypatch
+):
+    """Smartflo documents `agent_name` in its live calls; `agent_id` and `agent_number` are the
+    sandbox's extras. A call we did not place, with only the documented fields, still leaves out
+    the agent Smartflo names (when one agent has that name: else nobody can be told apart)."""
+    from calls import selectors
+    from contactcenter.smartflo import LiveCall
+
+    documented = {
+        "call_id": "1715235734.129662",
+        "state": "in_progress",
+        "direction": "inbound",
+        "agent_name": "Vikram Singh",
+        "customer_number": "+919876543211",
+        "did": "918069000000",
+        "created_at": "2024-05-09 11:52:14",
+    }
+    monkeypatch.setattr(selectors, "live_calls_snapshot", lambda: ([LiveCall.from_api(documented)], 1715235734.0))
+    page = supervisor_client.get("/calls/live/board/")
+    assert agent_on_row(page, documented["call_id"]) == "Vikram Singh"
+    assert transfer_choices(page, documented["call_id"]) == ["Asha Rao", "Meera Iyer"]
+
+    Agent.objects.create(name="Vikram Singh", follow_me_number="+919876500009", intercom="1009")  # a namesake
+    page = supervisor_client.get("/calls/live/board/")
+    assert transfer_choices(page, documented["call_id"]) == ["Asha Rao", "Meera Iyer", "Vikram Singh", "Vikram Singh"]

@@ -256,6 +256,40 @@ PAGE_ROWS = [
         secret="{call.note}",
     ),
     Row("calls/<int:pk>/wrap-up/", "GET", "/calls/{call.pk}/wrap-up/", signed_in(405)),
+    # An inbound call Asha answered: its panel and note are hers alone (it rang at her phone).
+    Row(
+        "calls/history/",
+        "GET",
+        "/calls/history/?number={call.destination}",
+        {ANON: LOGIN, AGENT: SHOWN, OTHER: HIDDEN, SUP: SHOWN, SU: SHOWN},
+        variant="Asha's inbound call's note",
+        secret="{inbound.note}",
+    ),
+    Row(
+        "calls/inbound/<int:pk>/panel/",
+        "GET",
+        "/calls/inbound/{inbound.pk}/panel/",
+        {ANON: LOGIN, AGENT: SHOWN, OTHER: 404, SUP: 404, SU: 404},
+        secret="{inbound.note}",
+    ),
+    Row(
+        "calls/inbound/<int:pk>/panel/",
+        "GET",
+        "/calls/inbound/{alert.pk}/panel/",
+        {ANON: LOGIN, AGENT: 404, OTHER: 404, SUP: 404, SU: 404},
+        variant="rang, not answered",
+    ),
+    Row(
+        "calls/inbound/<int:pk>/wrap-up/",
+        "POST",
+        "/calls/inbound/{inbound.pk}/wrap-up/",
+        {ANON: HX_LOGIN, AGENT: 200, OTHER: 404, SUP: 404, SU: 404},
+        form=True,
+        body={"note": "Rewritten"},
+        headers=HTMX,
+        secret="{inbound.note}",
+    ),
+    Row("calls/inbound/<int:pk>/wrap-up/", "GET", "/calls/inbound/{inbound.pk}/wrap-up/", signed_in(405)),
     # The live board (supervisors only). Monitoring needs the supervisor's own Smartflo agent:
     # these supervisors have none, so the board says so and nothing reaches Smartflo.
     Row("calls/live/", "GET", "/calls/live/", supervisors(200)),
@@ -831,6 +865,17 @@ def world(settings, smartflo, sandbox_agents, asha, vikram, supervisor, make_use
     alert = RingingAlert.objects.create(
         agent=asha, call_id="1716000000.100003", caller_number="+919812345003", direction="inbound"
     )
+    inbound = RingingAlert.objects.create(  # an inbound call Asha answered, from her outbound call's customer
+        agent=asha,
+        call_id="1716000000.100004",
+        caller_number=call.destination,
+        direction="inbound",
+        cleared_at=now - timedelta(minutes=30),
+        cleared_reason="answered",
+        answered_at=now - timedelta(minutes=30),
+        ended_at=now - timedelta(minutes=25),
+        note="Private inbound note 5123",
+    )
 
     def record(agent: Agent, client_number: str) -> CallRecord:
         (call_id,) = smartflo.insert_records([{"agent_id": int(agent.smartflo_id)}])
@@ -926,6 +971,7 @@ def world(settings, smartflo, sandbox_agents, asha, vikram, supervisor, make_use
             "call": call,
             "transferred": transferred,
             "alert": alert,
+            "inbound": inbound,
             "record": asha_record,
             "vikram_record": vikram_record,
             "challenge": challenge,
@@ -1044,6 +1090,8 @@ def _untouched(world) -> list[str]:
         changed.append(f"Asha's call changed: note {call.note!r}, status {call.status}")
     if RingingAlert.objects.get(pk=refs["alert"].pk).cleared_at is not None:
         changed.append("Asha's ringing alert was dismissed")
+    if RingingAlert.objects.get(pk=refs["inbound"].pk).note != refs["inbound"].note:
+        changed.append("Asha's inbound call's note changed")
     if OtpChallenge.objects.get(pk=refs["challenge"].pk).state != OtpState.DELIVERED:
         changed.append("Asha's OTP challenge changed state")
     return [f"as {OTHER}: {text}" for text in changed]
@@ -1164,6 +1212,7 @@ def test_an_api_token_does_not_open_pages(world):
         ("POST", "/calls/{call.pk}/wrap-up/", 403),
         ("POST", "/calls/{call.pk}/hangup/", 403),
         ("POST", "/calls/alerts/{alert.pk}/dismiss/", 403),
+        ("POST", "/calls/inbound/{inbound.pk}/wrap-up/", 403),
         ("POST", "/calls/records/sync/", 403),
         ("POST", "/accounts/logout/", 403),
         ("POST", "/api/v1/calls/click-to-call/", 403),

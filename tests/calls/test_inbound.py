@@ -1,0 +1,186 @@
+"""Inbound calls an agent answered: in their Today list and current-call panel, with a note and a
+disposition written during the call or after it, and in the customer's history."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from calls.models import CallStatus, Disposition, OutboundCall, RingingAlert
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def answered(agent, *, minutes_ago: int = 10, ended: bool = True, **fields) -> RingingAlert:
+    now = timezone.now()
+    return RingingAlert.objects.create(
+        agent=agent,
+        call_id=fields.pop("call_id", f"1716000000.{minutes_ago:06d}"),
+        caller_number=fields.pop("caller_number", "+919812345678"),
+        direction="inbound",
+        cleared_at=now - timedelta(minutes=minutes_ago),
+        cleared_reason="answered",
+        answered_at=now - timedelta(minutes=minutes_ago),
+        ended_at=now - timedelta(minutes=minutes_ago - 2) if ended else None,
+        **fields,
+    )
+
+
+def test_today_lists_answered_inbound_calls_with_the_placed_ones_newest_first(asha_client, asha, vikram):
+    placed = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED
+    )
+    OutboundCall.objects.filter(pk=placed.pk).update(requested_at=timezone.now() - timedelta(minutes=6))
+    mine = answered(asha, minutes_ago=5, note="wants a refund")
+    answered(vikram, minutes_ago=4, caller_number="+919800000099")  # a colleague's: not hers
+    RingingAlert.objects.create(agent=asha, call_id="1716000000.999999", caller_number="+919800000077")  # rang only
+    old = answered(asha, minutes_ago=60 * 24 * 2, caller_number="+919800000066")  # two days ago
+
+    html = asha_client.get("/calls/").content.decode()
+    today = html[html.index("<h2>Today</h2>") :]
+    assert "+919812345678</a> <span class=\"muted\">(inbound)</span>" in today
+    assert "wants a refund" in today and f'data-inbound="{mine.pk}"' in today and "Edit note" in today
+    assert today.index("+919812345678") < today.index("+919876543210")  # the inbound call came later
+    for absent in ("+919800000099", "+919800000077", old.caller_number):
+        assert absent not in today
+
+
+def test_the_workspace_panel_shows_the_inbound_call_she_is_on_with_its_note_form(asha_client, asha):
+    call = answered(asha, minutes_ago=3, ended=False)
+    html = asha_client.get("/calls/").content.decode()
+    panel = html[html.index('id="panel"') : html.index("</section>", html.index('id="panel"'))]
+    assert "On the call" in panel and "+919812345678" in panel
+    assert f'hx-get="/calls/inbound/{call.pk}/panel/?part=state"' in panel  # the state line polls
+    assert f'hx-post="/calls/inbound/{call.pk}/wrap-up/"' in panel and 'id="wrap-note"' in panel
+    assert "No call in progress" not in panel
+
+
+def test_a_placed_live_call_takes_the_panel_before_an_inbound_one(asha_client, asha):
+    answered(asha, minutes_ago=3, ended=False)
+    live = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.IN_PROGRESS
+    )
+    html = asha_client.get("/calls/").content.decode()
+    panel = html[html.index('id="panel"') : html.index("</section>", html.index('id="panel"'))]
+    assert f"/calls/{live.pk}/hangup/" in panel and "/calls/inbound/" not in panel
+
+
+def test_the_state_line_polls_until_the_hang_up_then_says_ended_and_refreshes_the_lists(asha_client, asha):
+    call = answered(asha, minutes_ago=3, ended=False)
+    url = f"/calls/inbound/{call.pk}/panel/?part=state"
+    response = asha_client.get(url, **HX)
+    assert "On the call" in response.content.decode() and "every 2s" in response.content.decode()
+    assert "HX-Trigger" not in response
+
+    call.ended_at = timezone.now()
+    call.save()
+    response = asha_client.get(url, **HX)
+    html = response.content.decode()
+    assert "Ended" in html and "hx-get" not in html and "wrap-note" not in html  # the form below is left alone
+    assert response["HX-Trigger"] == "call-ended"
+
+
+def test_a_lost_hang_up_stops_counting_after_four_hours(asha_client, asha):
+    call = answered(asha, minutes_ago=5 * 60, ended=False)
+    assert not call.is_live
+    html = asha_client.get("/calls/").content.decode()
+    assert "No call in progress" in html and "On the call" not in html
+    assert 'class="oncall"' not in asha_client.get("/calls/alerts/").content.decode()
+
+
+def test_the_note_and_disposition_are_saved_during_the_call_and_after(asha_client, asha):
+    call = answered(asha, minutes_ago=3, ended=False)
+    interested = Disposition.objects.get(label="Interested")
+    response = asha_client.post(
+        f"/calls/inbound/{call.pk}/wrap-up/", {"note": "  asked about plans ", "disposition": interested.pk}, **HX
+    )
+    assert "Saved." in response.content.decode() and response["HX-Trigger"] == "call-ended"
+    call.refresh_from_db()
+    assert (call.note, call.disposition) == ("asked about plans", interested)
+
+    call.ended_at = timezone.now()
+    call.save()
+    asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "bought plan B", "disposition": ""}, **HX)
+    call.refresh_from_db()
+    assert (call.note, call.disposition) == ("bought plan B", None)
+
+
+def test_a_refused_note_comes_back_as_typed_with_the_reason(asha_client, asha):
+    call = answered(asha, note="first")
+    retired = Disposition.objects.create(label="Old", active=False)
+    html = asha_client.post(
+        f"/calls/inbound/{call.pk}/wrap-up/", {"note": "typed <b>text</b>", "disposition": retired.pk}, **HX
+    ).content.decode()
+    assert 'role="alert"' in html and "Disposition" in html
+    assert "typed &lt;b&gt;text&lt;/b&gt;</textarea>" in html
+    too_long = asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "x" * 5001}, **HX).content.decode()
+    assert 'role="alert"' in too_long and "x" * 5001 in too_long
+    call.refresh_from_db()
+    assert call.note == "first"
+
+
+def test_without_javascript_saving_goes_back_to_the_workspace_with_a_message(asha_client, asha):
+    call = answered(asha)
+    response = asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "plain form"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/calls/"
+    assert "Note saved." in response.content.decode()
+    call.refresh_from_db()
+    assert call.note == "plain form"
+
+
+def test_only_the_agent_who_answered_reaches_the_call(asha, vikram_client, supervisor_client):
+    call = answered(asha, note="private")
+    rang = RingingAlert.objects.create(agent=asha, call_id="1716000000.777777", caller_number="+919800000001")
+    for client in (vikram_client, supervisor_client):
+        assert client.get(f"/calls/inbound/{call.pk}/panel/").status_code == 404
+        assert client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "x"}).status_code == 404
+    from tests.conftest import login
+
+    assert login(asha.user).get(f"/calls/inbound/{rang.pk}/panel/").status_code == 404  # never answered
+    call.refresh_from_db()
+    assert call.note == "private"
+
+
+def test_history_shows_both_ways_with_their_notes_and_finds_older_national_caller_numbers(
+    asha_client, asha, vikram, vikram_client
+):
+    OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919812345678", note="called about KYC"
+    )
+    answered(asha, minutes_ago=30, note="called back in")
+    answered(asha, minutes_ago=90, caller_number="9812345678", call_id="1716000000.555555", note="stored before")
+    answered(vikram, minutes_ago=20, call_id="1716000000.666666", note="Vikram's own")
+
+    html = asha_client.get("/calls/history/?number=98123 45678").content.decode()
+    for text in ("called about KYC", "called back in", "stored before", "Called in", "Called by us"):
+        assert text in html
+    assert "Vikram&#x27;s own" not in html
+    assert html.index("called back in") < html.index("stored before")  # newest first
+
+    other = vikram_client.get("/calls/history/?number=9812345678").content.decode()
+    assert "Vikram&#x27;s own" in other and "called back in" not in other and "called about KYC" not in other
+
+
+def test_an_inbound_caller_is_stored_in_e164_so_history_finds_them(asha):
+    client = Client()
+    ring = {"call_id": "1700000000.000009", "direction": "inbound", "event": "agent_ringing",
+            "call_status": "ringing", "agent_number": "+919876500001", "caller_id_number": "09812345678"}  # fmt: skip
+    response = client.post(
+        "/api/v1/webhooks/smartflo/?token=test-webhook-token", json.dumps(ring), content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert RingingAlert.objects.get().caller_number == "+919812345678"
+
+
+def test_workspace_query_count_holds_with_inbound_calls(asha_client, asha, django_assert_max_num_queries):
+    for i in range(10):
+        answered(asha, minutes_ago=20 + i, call_id=f"1716000001.{i:06d}", caller_number=f"+9198123456{i:02d}")
+    with django_assert_max_num_queries(15):
+        html = asha_client.get("/calls/").content.decode()
+    assert html.count("(inbound)") == 10
