@@ -1,6 +1,7 @@
 """Tables read as tables in real headless Chromium: no word is broken across lines, and badges,
-numbers and times stay on one line, at the widths supervisors use; and the filters above them
-show their choices whole."""
+numbers and times stay on one line, at the widths supervisors use; the filters above them show
+their choices whole; and a table wider than a phone shows, by a shadow at its edge, that it
+scrolls sideways."""
 
 from __future__ import annotations
 
@@ -120,3 +121,64 @@ def test_table_cells_break_only_between_words(page, live_server, busy_day, path,
         assert page.evaluate(BROKEN_WORDS) == [], f"words broken at {width} px"
         assert page.evaluate(WRAPPED_VALUES) == [], f"values wrapped at {width} px"
         assert page.evaluate(CLIPPED_SELECTS) == [], f"selects too narrow for their choice at {width} px"
+
+
+# Each table's scroll box (the table itself once it is a block, else its `.table-scroll`
+# wrapper): whether it is wider inside than out, and whether it carries the scroll shadows
+# (gradients, the covers moving with the content).
+SCROLL_BOXES = """() => Array.from(document.querySelectorAll("main table.grid")).map(table => {
+  const boxes = [table, table.closest(".table-scroll")].filter(Boolean);
+  const box = boxes.find(el => el.scrollWidth > el.clientWidth) || boxes[boxes.length - 1];
+  const style = getComputedStyle(box);
+  return {
+    table: table.closest("section").querySelector("h1, h2, .records-count").textContent.trim(),
+    overflows: box.scrollWidth > box.clientWidth,
+    hinted: style.backgroundImage.includes("gradient") && style.backgroundAttachment.startsWith("local"),
+  };
+})"""
+
+
+@pytest.fixture
+def missed_calls(busy_day):
+    """Asha's Missed list: a customer who called in and one who did not pick up her call."""
+    from agents.models import Agent
+
+    asha = Agent.objects.get(name="Asha Rao")
+    make_record(agent=asha, direction="inbound", status="missed", client_number="+919812345678")
+    OutboundCall.objects.create(
+        agent=asha, requested_by=asha.user, destination="+919822334455", call_id="missed-1", status="missed"
+    )
+
+
+# The pages whose tables are wider than a phone, with the fixtures' data, and who sees each.
+TABLE_PAGES = pytest.mark.parametrize(
+    ("user", "path", "ready"),
+    [
+        ("sup", "/calls/records/", "#records-results tr[data-call-id]"),
+        ("sup", "/agents/", "table.grid .badge"),
+        ("asha", "/calls/", "#lists table.grid >> nth=1"),  # Missed calls, then Today
+    ],
+    ids=["call-records", "agents", "workspace"],
+)
+
+
+@TABLE_PAGES
+def test_tables_wider_than_a_phone_show_scroll_shadows(page, live_server, missed_calls, user, path, ready):
+    sign_in(page, live_server, user)
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(live_server.url + path)
+    expect(page.locator(ready).last).to_be_visible(timeout=10000)
+    boxes = page.evaluate(SCROLL_BOXES)
+    assert boxes, "no table on the page"
+    assert [box for box in boxes if not box["overflows"]] == [], "a table fits a phone: it no longer tests the shadows"
+    assert [box for box in boxes if not box["hinted"]] == [], "a table scrolls sideways without a shadow"
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page itself scrolls sideways"
+
+
+@TABLE_PAGES
+def test_tables_fit_a_desktop_without_scrolling(page, live_server, missed_calls, user, path, ready):
+    sign_in(page, live_server, user)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + path)
+    expect(page.locator(ready).last).to_be_visible(timeout=10000)
+    assert [box for box in page.evaluate(SCROLL_BOXES) if box["overflows"]] == [], "a table scrolls at 1280 px"
