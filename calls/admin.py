@@ -55,10 +55,13 @@ class DispositionAdmin(admin.ModelAdmin):
 
 @admin.register(RingingAlert)
 class RingingAlertAdmin(admin.ModelAdmin):
-    """Incoming-call pop-ups, raised and cleared by Smartflo's events: read-only."""
+    """Inbound calls offered to agents, raised, answered and ended by Smartflo's events: read-only,
+    except the answering agent's note and disposition, which can be corrected (as a call's)."""
 
-    list_display = ("agent", "call_id", "caller_number", "started_at", "cleared_at", "cleared_reason")
-    readonly_fields = [f.name for f in RingingAlert._meta.fields]
+    list_display = ("agent", "call_id", "caller_number", "started_at", "answered_at", "ended_at", "disposition")
+    list_filter = ("cleared_reason",)
+    search_fields = ("caller_number", "call_id")
+    readonly_fields = [f.name for f in RingingAlert._meta.fields if f.name not in ("note", "disposition")]
 
     def has_add_permission(self, request):
         return False

@@ -196,13 +196,15 @@ class RingingAlert(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
-    disposition = models.ForeignKey(Disposition, null=True, blank=True, on_delete=models.PROTECT)
+    disposition = models.ForeignKey(Disposition, null=True, blank=True, on_delete=models.PROTECT, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_alert_per_agent_call")]
         indexes = [
             models.Index(fields=["agent", "cleared_at"]),
             models.Index(fields=["started_at"], name="ringingalert_started"),  # the retention purge
+            models.Index(fields=["disposition"], name="ringingalert_disposition"),  # built online (0008)
+            models.Index(fields=["caller_number", "-answered_at"], name="ringingalert_caller"),  # history
         ]
 
     def __str__(self) -> str:

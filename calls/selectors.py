@@ -173,7 +173,10 @@ class Workspace:
     live_inbound: RingingAlert | None = None  # an inbound call they are on, shown when `live` is None
 
 
-def agent_workspace(*, user) -> Workspace:
+def agent_workspace(*, user, inbound: str = "") -> Workspace:
+    """The agent's workspace. `inbound` (an inbound call's id, from its "Write a note" link)
+    puts that call in the panel when it is one they answered; else the panel holds their live
+    call, or the inbound call they are on."""
     agent = agent_for_user(user)
     if agent is None:
         return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
@@ -194,7 +197,14 @@ def agent_workspace(*, user) -> Workspace:
     # Not yet final (unknown included: the agent must see it); bounded by age, since a call whose
     # events were lost would otherwise stay "current" for ever.
     live = mine.exclude(status__in=FINAL_STATUSES).filter(requested_at__gte=timezone.now() - timedelta(hours=4)).first()
-    live_inbound = _on_inbound_calls(agent).select_related("disposition").first() if live is None else None
+    asked = None
+    if inbound.isascii() and inbound.isdigit() and len(inbound) <= 18:  # a bigint at most
+        answered_here = RingingAlert.objects.filter(agent=agent, answered_at__isnull=False)
+        asked = answered_here.filter(pk=int(inbound)).select_related("disposition").first()
+    if asked is not None:
+        live, live_inbound = None, asked
+    else:
+        live_inbound = _on_inbound_calls(agent).select_related("disposition").first() if live is None else None
     return Workspace(
         agent=agent, today=today, missed=missed, recent_customers=recent, live=live, live_inbound=live_inbound
     )
@@ -236,41 +246,35 @@ def live_calls_snapshot() -> tuple[list[LiveCall], float]:
     the token it was polled under. So the board answering the action, and every board after it,
     polls again at once, and never gets the answer of a poll that was under way before the change.
     """
-    version = cache.get(LIVE_CALLS_CHANGED_KEY, "")
-
-    def current(cached) -> tuple[list[LiveCall], float] | None:
+    deadline = time.monotonic() + 5
+    while True:
+        # Read again on every turn: a change while this board waits moves it to the new token
+        # (its snapshot, or its poll), instead of waiting for an answer that will never be stored.
+        version = cache.get(LIVE_CALLS_CHANGED_KEY, "")
+        cached = cache.get(LIVE_CACHE_KEY)
         if isinstance(cached, tuple) and len(cached) == 3 and cached[2] == version:
             return cached[0], cached[1]
-        return None
-
-    snapshot = current(cache.get(LIVE_CACHE_KEY))
-    if snapshot is not None:
-        return snapshot
-    # The lock outlives the slowest poll (one try, interactive timeout), so only one board polls;
-    # one lock per token, so a poll that began before a change does not hold up the next one.
-    lock = f"{LIVE_LOCK_KEY}:{version}"
-    if cache.add(lock, 1, timeout=int(settings.SMARTFLO_INTERACTIVE_TIMEOUT) + 5):
-        try:
-            with interactive_client() as smartflo:
-                calls = [c for c in smartflo.live_calls() if c.call_id]  # a call without an id can't be acted on
-            snapshot = (calls, time.time())
-            if cache.get(LIVE_CALLS_CHANGED_KEY, "") == version:  # else a newer poll's answer may be there
-                cache.set(LIVE_CACHE_KEY, (*snapshot, version), timeout=settings.LIVE_CALLS_CACHE_SECONDS)
-            cache.set(LIVE_LOADED_KEY, snapshot[1], timeout=LIVE_LOADED_SECONDS)
-            return snapshot
-        except SmartfloError as exc:
-            raise provider_error(exc) from exc
-        finally:
-            cache.delete(lock)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+        # The lock outlives the slowest poll (one try, interactive timeout), so only one board
+        # polls; one lock per token, so a poll that began before a change does not hold up the next.
+        lock = f"{LIVE_LOCK_KEY}:{version}"
+        if cache.add(lock, 1, timeout=int(settings.SMARTFLO_INTERACTIVE_TIMEOUT) + 5):
+            try:
+                with interactive_client() as smartflo:
+                    calls = [c for c in smartflo.live_calls() if c.call_id]  # a call without an id can't be acted on
+                snapshot = (calls, time.time())
+                if cache.get(LIVE_CALLS_CHANGED_KEY, "") == version:  # else a newer poll's answer may be there
+                    cache.set(LIVE_CACHE_KEY, (*snapshot, version), timeout=settings.LIVE_CALLS_CACHE_SECONDS)
+                cache.set(LIVE_LOADED_KEY, snapshot[1], timeout=LIVE_LOADED_SECONDS)
+                return snapshot
+            except SmartfloError as exc:
+                raise provider_error(exc) from exc
+            finally:
+                cache.delete(lock)
+        if time.monotonic() >= deadline:
+            raise ApplicationError(
+                "Smartflo's live calls are taking long to load; retrying.", code="live_calls_busy", status_code=503
+            )
         time.sleep(0.05)
-        snapshot = current(cache.get(LIVE_CACHE_KEY))
-        if snapshot is not None:
-            return snapshot
-    raise ApplicationError(
-        "Smartflo's live calls are taking long to load; retrying.", code="live_calls_busy", status_code=503
-    )
 
 
 def live_calls_loaded_at() -> float | None:

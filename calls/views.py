@@ -6,12 +6,14 @@ Partials are rendered for HTMX (`HX-Request`); every action also works as a plai
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
@@ -76,7 +78,7 @@ def _panel(
 @login_required
 @require_GET
 def workspace(request: HttpRequest) -> HttpResponse:
-    data = agent_workspace(user=request.user)
+    data = agent_workspace(user=request.user, inbound=request.GET.get("inbound", ""))
     form = DialForm(initial={"destination_number": request.GET.get("dial", "")})
     context = {"ws": data, "form": form}
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
@@ -207,12 +209,14 @@ def _inbound_panel(
 @login_required
 @require_GET
 def inbound_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    """The inbound call's panel, or with `?part=state` its polled state line: once the call has
-    ended the line says so, stops polling and tells the workspace to refresh its lists. The form
-    below it is left alone, so a note being typed is kept."""
+    """The inbound call's panel, or with `?part=state` its polled state line: 204 (nothing to
+    swap) while the call goes on; once it has ended the line says so, stops polling and tells the
+    workspace to refresh its lists. The form below it is left alone, so a note being typed is kept."""
     call = inbound_call_get_for_user(user=request.user, pk=pk)
     if request.GET.get("part") != "state":
         return _inbound_panel(request, call)
+    if call.is_live:  # nothing changed: no swap (a screen reader would hear the line again)
+        return HttpResponse(status=204)
     response = render(request, "calls/_inbound_state.html", {"call": call})
     if not call.is_live:
         response["HX-Trigger"] = "call-ended"
@@ -264,7 +268,11 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 def _alerts(request: HttpRequest) -> HttpResponse:
     ringing, on_calls = agent_alerts(user=request.user)
-    return render(request, "calls/_alerts.html", {"alerts": ringing, "on_calls": on_calls})
+    # On the workspace "Write a note" loads the call into its panel in place (nothing else on the
+    # page is lost); elsewhere it opens the workspace with that call.
+    page = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    context = {"alerts": ringing, "on_calls": on_calls, "on_workspace": page == reverse("calls:workspace")}
+    return render(request, "calls/_alerts.html", context)
 
 
 @login_required

@@ -180,8 +180,13 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
         )
         if answered:  # the agent who answered is on the call (not if its end came first, out of order)
             agent = _agent_for(data.get("answered_agent_number") or data.get("agent_number", ""))
-            on_call = alerts.filter(agent=agent) if agent is not None else alerts
-            on_call.filter(answered_at__isnull=True).exclude(cleared_reason="ended").update(answered_at=now)
+            on_call = alerts.filter(answered_at__isnull=True).exclude(cleared_reason="ended")
+            if agent is not None:
+                on_call.filter(agent=agent).update(answered_at=now)
+            elif len(rung := list(alerts.values_list("pk", flat=True)[:2])) == 1:
+                on_call.filter(pk=rung[0]).update(answered_at=now)  # it rang one agent only: theirs
+            else:  # a ring group, and the event does not say who: nobody gets the call (and its note)
+                logger.warning("call event %s: answered by an agent it does not name; not shown", call_id[:64])
         else:
             alerts.filter(answered_at__isnull=False, ended_at__isnull=True).update(ended_at=now)
 

@@ -297,6 +297,68 @@ def test_a_poll_under_way_during_a_transfer_is_not_served_after_it(
     assert [r.live.agent_name for r in rows] == ["Vikram Singh"]
 
 
+def test_a_board_waiting_behind_a_poll_when_a_transfer_lands_gets_the_new_calls_not_a_timeout(
+    asha_client, smartflo, settings, monkeypatch
+):
+    """Board A polls (its answer slow to come back), board B waits for A's answer, then a
+    transfer changes the live calls: A's answer is no longer stored, so B must not wait for it
+    (5 s, then "taking long to load") but poll again under the change."""
+    import threading
+    import time
+
+    from calls import selectors
+    from calls.services.actions import call_transfer
+
+    settings.LIVE_CALLS_CACHE_SECONDS = 30
+    call_id = live_call(asha_client, smartflo)
+    answered, transferred = threading.Event(), threading.Event()
+    real_client = selectors.interactive_client
+
+    class SlowAnswer:
+        def __init__(self, client):
+            self.client = client
+
+        def __enter__(self):
+            self.client.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.client.__exit__(*exc)
+
+        def live_calls(self):
+            calls = self.client.live_calls()
+            answered.set()
+            transferred.wait(5)
+            return calls
+
+    result = {}
+
+    def board_b():
+        began = time.monotonic()
+        result["calls"], _ = selectors.live_calls_snapshot()
+        result["took"] = time.monotonic() - began
+
+    board_a = threading.Thread(target=selectors.live_calls_snapshot)
+    monkeypatch.setattr(
+        selectors,
+        "interactive_client",
+        lambda **kw: SlowAnswer(real_client(**kw)) if threading.current_thread() is board_a else real_client(**kw),
+    )
+    board_a.start()
+    assert answered.wait(5)
+    waiter = threading.Thread(target=board_b)
+    waiter.start()
+    time.sleep(0.3)  # B is waiting behind A's lock
+    try:
+        call_transfer(call_id=call_id, to_agent=Agent.objects.get(name="Vikram Singh"))
+        waiter.join(8)
+    finally:
+        transferred.set()
+        board_a.join(5)
+    assert [c.agent_name for c in result["calls"]] == ["Vikram Singh"]
+    assert result["took"] < 3, result["took"]  # not the 5 s wait for an answer that never comes
+
+
 def test_smartflos_documented_live_call_fields_are_enough_to_exclude_the_agent_on_the_call(
     supervisor_client, sandbox_agents, monkeypatch
 ):
