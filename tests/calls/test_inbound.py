@@ -45,7 +45,7 @@ def test_today_lists_answered_inbound_calls_with_the_placed_ones_newest_first(as
 
     html = asha_client.get("/calls/").content.decode()
     today = html[html.index("<h2>Today</h2>") :]
-    assert "+919812345678</a> <span class=\"muted\">(inbound)</span>" in today
+    assert '+919812345678</a> <span class="muted">(inbound)</span>' in today
     assert "wants a refund" in today and f'data-inbound="{mine.pk}"' in today and "Edit note" in today
     assert today.index("+919812345678") < today.index("+919876543210")  # the inbound call came later
     for absent in ("+919800000099", "+919800000077", old.caller_number):
