@@ -197,6 +197,10 @@ class RingingAlert(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
     disposition = models.ForeignKey(Disposition, null=True, blank=True, on_delete=models.PROTECT, db_index=False)
+    # Whom the agent passed the call on to: their part ended then (the colleague gets their own row).
+    transferred_to = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_alert_per_agent_call")]

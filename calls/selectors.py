@@ -135,8 +135,13 @@ class CallRow:
     def answered(cls, call: RingingAlert) -> CallRow:
         live = call.is_live
         status, label = (CallStatus.IN_PROGRESS, "On the call") if live else (CallStatus.COMPLETED, "Answered")
+        if call.transferred_to is not None:
+            label = f"Transferred to {call.transferred_to.name}"
         return cls(call.pk, True, call.caller_number, call.answered_at, status, label, call.disposition, call.note,
                    live, call.agent.name)  # fmt: skip
+
+
+INBOUND_RELATED = ("agent", "disposition", "transferred_to")  # what an inbound call's row and panel show
 
 
 def _newest(rows: list[CallRow], limit: int) -> list[CallRow]:
@@ -145,7 +150,7 @@ def _newest(rows: list[CallRow], limit: int) -> list[CallRow]:
 
 def answered_inbound_visible_to(user) -> QuerySet[RingingAlert]:
     """Inbound calls answered by agents: supervisors see all, an agent the ones they answered."""
-    calls = RingingAlert.objects.filter(answered_at__isnull=False).select_related("agent", "disposition")
+    calls = RingingAlert.objects.filter(answered_at__isnull=False).select_related(*INBOUND_RELATED)
     if is_supervisor(user):
         return calls
     agent = agent_for_user(user)
@@ -182,9 +187,7 @@ def agent_workspace(*, user, inbound: str = "") -> Workspace:
         return Workspace(agent=None, today=[], missed=[], recent_customers=[], live=None)
     mine = OutboundCall.objects.filter(handled_by(agent)).select_related("disposition", "transferred_to", "agent")
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    answered = RingingAlert.objects.filter(agent=agent, answered_at__gte=start_of_day).select_related(
-        "agent", "disposition"
-    )
+    answered = RingingAlert.objects.filter(agent=agent, answered_at__gte=start_of_day).select_related(*INBOUND_RELATED)
     placed = [CallRow.placed(c) for c in mine.filter(requested_at__gte=start_of_day)[:50]]
     today = _newest(placed + [CallRow.answered(c) for c in answered.order_by("-answered_at")[:50]], 50)
     missed = missed_calls_for(agent=agent)
@@ -200,11 +203,11 @@ def agent_workspace(*, user, inbound: str = "") -> Workspace:
     asked = None
     if inbound.isascii() and inbound.isdigit() and len(inbound) <= 18:  # a bigint at most
         answered_here = RingingAlert.objects.filter(agent=agent, answered_at__isnull=False)
-        asked = answered_here.filter(pk=int(inbound)).select_related("disposition").first()
+        asked = answered_here.filter(pk=int(inbound)).select_related(*INBOUND_RELATED).first()
     if asked is not None:
         live, live_inbound = None, asked
     else:
-        live_inbound = _on_inbound_calls(agent).select_related("disposition").first() if live is None else None
+        live_inbound = _on_inbound_calls(agent).select_related(*INBOUND_RELATED).first() if live is None else None
     return Workspace(
         agent=agent, today=today, missed=missed, recent_customers=recent, live=live, live_inbound=live_inbound
     )
@@ -213,11 +216,8 @@ def agent_workspace(*, user, inbound: str = "") -> Workspace:
 def inbound_call_get_for_user(*, user, pk: int) -> RingingAlert:
     """An inbound call the user's agent answered; 404 otherwise (not rung at them, not answered)."""
     agent = agent_for_user(user)
-    call = (
-        RingingAlert.objects.filter(pk=pk, agent=agent, answered_at__isnull=False).select_related("disposition").first()
-        if agent is not None
-        else None
-    )
+    answered = RingingAlert.objects.filter(agent=agent, answered_at__isnull=False).select_related(*INBOUND_RELATED)
+    call = answered.filter(pk=pk).first() if agent is not None else None
     if call is None:
         raise Http404("No such call.")
     return call

@@ -30,6 +30,7 @@ from calls.selectors import (
     inbound_call_get_for_user,
     live_board,
     live_calls_loaded_at,
+    transfer_targets,
     transfer_targets_for,
 )
 from calls.services import (
@@ -38,6 +39,8 @@ from calls.services import (
     call_supervise,
     call_transfer,
     call_wrap_up,
+    inbound_call_hangup,
+    inbound_call_transfer,
     inbound_call_wrap_up,
 )
 from calls.services.actions import CallActionFailed
@@ -83,8 +86,9 @@ def workspace(request: HttpRequest) -> HttpResponse:
     context = {"ws": data, "form": form}
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
         context["targets"] = transfer_targets_for(data.live)
-    elif data.live_inbound is not None:  # an inbound call they are on: its note can be written now
+    elif data.live_inbound is not None:  # an inbound call: its note can be written now
         context["dispositions"] = WrapUpForm.base_fields["disposition"].queryset.all()
+        context["targets"] = transfer_targets(exclude=data.live_inbound.agent) if data.live_inbound.is_live else []
     return render(request, "calls/workspace.html", context)
 
 
@@ -202,8 +206,24 @@ def _inbound_panel(
         "error": error,
         "dispositions": WrapUpForm.base_fields["disposition"].queryset.all(),
         "note_text": note_text if note_text is not None else call.note,
+        "targets": transfer_targets(exclude=call.agent) if call.is_live else [],
     }
     return render(request, "calls/_inbound_panel.html", context)
+
+
+def _inbound_state(request: HttpRequest, call: RingingAlert, *, error: str = "") -> HttpResponse:
+    """The inbound call's state line with its actions (what Hang up and Transfer answer): the
+    note form beside it is left as typed. Once the call has ended the workspace refreshes its
+    lists. A plain form post gets the workspace back with this call in the panel."""
+    if not request.headers.get("HX-Request") and request.method == "POST":
+        if error:
+            messages.error(request, error)
+        return redirect(reverse("calls:workspace") + f"?inbound={call.pk}")
+    context = {"call": call, "error": error, "targets": transfer_targets(exclude=call.agent) if call.is_live else []}
+    response = render(request, "calls/_inbound_state.html", context)
+    if not call.is_live:
+        response["HX-Trigger"] = "call-ended"
+    return response
 
 
 @login_required
@@ -215,12 +235,39 @@ def inbound_panel(request: HttpRequest, pk: int) -> HttpResponse:
     call = inbound_call_get_for_user(user=request.user, pk=pk)
     if request.GET.get("part") != "state":
         return _inbound_panel(request, call)
-    if call.is_live:  # nothing changed: no swap (a screen reader would hear the line again)
+    if call.is_live:  # nothing changed: no swap (a transfer choice stays; no screen reader re-reading)
         return HttpResponse(status=204)
-    response = render(request, "calls/_inbound_state.html", {"call": call})
-    if not call.is_live:
-        response["HX-Trigger"] = "call-ended"
-    return response
+    return _inbound_state(request, call)
+
+
+@login_required
+@require_POST
+def inbound_hangup(request: HttpRequest, pk: int) -> HttpResponse:
+    call = inbound_call_get_for_user(user=request.user, pk=pk)
+    try:
+        call = inbound_call_hangup(call=call)
+    except ApplicationError as exc:
+        call.refresh_from_db()
+        return _inbound_state(request, call, error=exc.message)
+    return _inbound_state(request, call)
+
+
+@login_required
+@require_POST
+def inbound_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    call = inbound_call_get_for_user(user=request.user, pk=pk)
+    form = TransferForm(request.POST)
+    target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
+    if target is None:
+        return _inbound_state(request, call, error="Pick a colleague to transfer to.")
+    try:
+        call = inbound_call_transfer(call=call, to_agent=target)
+    except ValidationError as exc:
+        return _inbound_state(request, call, error=" ".join(exc.messages))
+    except ApplicationError as exc:
+        call.refresh_from_db()
+        return _inbound_state(request, call, error=exc.message)
+    return _inbound_state(request, call)
 
 
 @login_required

@@ -7,6 +7,8 @@ from calls.services.actions import (
     call_supervise,
     call_transfer,
     call_wrap_up,
+    inbound_call_hangup,
+    inbound_call_transfer,
     inbound_call_wrap_up,
 )
 from calls.services.events import call_event_ingest
@@ -23,6 +25,8 @@ __all__ = [
     "call_transfer",
     "call_transition",
     "call_wrap_up",
+    "inbound_call_hangup",
+    "inbound_call_transfer",
     "inbound_call_wrap_up",
 ]
 from calls.services.records import (

@@ -19,6 +19,7 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.services import agent_sync
 from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest, RingingAlert
+from calls.services.events import inbound_call_moved
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
@@ -335,6 +336,7 @@ def call_transfer(
             smartflo.close()
     live_calls_changed()  # Smartflo's live calls now name the new agent
     if call is None:
+        inbound_call_moved(call_id=call_id, to_agent=to_agent)  # an inbound call an agent was on
         return None
     OutboundCall.objects.filter(pk=call.pk).update(transferred_to=to_agent, updated_at=timezone.now())
     call.refresh_from_db()
@@ -401,6 +403,32 @@ def call_wrap_up(*, call: OutboundCall, note: str, disposition: Disposition | No
     call.note = note.strip()
     call.disposition = disposition
     call.save(update_fields=["note", "disposition", "updated_at"])
+    return call
+
+
+def inbound_call_hangup(*, call: RingingAlert, client: SmartfloClient | None = None) -> RingingAlert:
+    """Hang up an inbound call the agent is on (Smartflo's hangup by call id). Its end is noted
+    at once, as when Smartflo no longer has it live; the hang-up event finds it ended."""
+    if not call.is_live:
+        raise ApplicationError("This call has already ended.", code="call_ended", status_code=409)
+    try:
+        call_hangup(call_id=call.call_id, client=client)
+    except ApplicationError as exc:
+        if exc.code != "call_not_found":  # Smartflo has no such live call: it is over
+            raise
+    RingingAlert.objects.filter(pk=call.pk, ended_at__isnull=True).update(ended_at=timezone.now())
+    call.refresh_from_db()
+    return call
+
+
+def inbound_call_transfer(*, call: RingingAlert, to_agent: Agent, client: SmartfloClient | None = None) -> RingingAlert:
+    """Pass an inbound call the agent is on to a colleague (call option 4, by intercom)."""
+    if not call.is_live:
+        raise ApplicationError("Only a call in progress can be transferred.", code="call_not_live", status_code=409)
+    if to_agent.pk == call.agent_id:
+        raise ValidationError({"agent": ["The call is already with you."]})
+    call_transfer(call_id=call.call_id, to_agent=to_agent, client=client)
+    call.refresh_from_db()
     return call
 
 

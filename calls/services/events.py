@@ -182,7 +182,8 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
             agent = _agent_for(data.get("answered_agent_number") or data.get("agent_number", ""))
             on_call = alerts.filter(answered_at__isnull=True).exclude(cleared_reason="ended")
             if agent is not None:
-                on_call.filter(agent=agent).update(answered_at=now)
+                if not on_call.filter(agent=agent).update(answered_at=now) and not alerts.filter(agent=agent).exists():
+                    inbound_call_moved(call_id=call_id[:64], to_agent=agent)  # with an agent it never rang: transferred
             elif len(rung := list(alerts.values_list("pk", flat=True)[:2])) == 1:
                 on_call.filter(pk=rung[0]).update(answered_at=now)  # it rang one agent only: theirs
             else:  # a ring group, and the event does not say who: nobody gets the call (and its note)
@@ -249,6 +250,28 @@ def call_event_ingest(*, payload: Any) -> CallEvent:
         return CallEvent.objects.create(**common, duplicate=True, outcome="duplicate: ignored")
     logger.info("call event %s %s: %s", common["call_id"], event_name or call_status, event.outcome)
     return event
+
+
+@transaction.atomic
+def inbound_call_moved(*, call_id: str, to_agent: Agent) -> None:
+    """An inbound call an agent is on is now with `to_agent` (a transfer, from the app or seen in
+    Smartflo's events): the agent's part ends there (`transferred_to`), and the colleague is on
+    it, with a row of their own for its note. Nothing for a call no agent of ours is on."""
+    now = timezone.now()
+    alerts = RingingAlert.objects.select_for_update().filter(call_id=call_id)
+    passing = list(alerts.filter(answered_at__isnull=False, ended_at__isnull=True).exclude(agent=to_agent))
+    if not passing:
+        return
+    alerts.filter(pk__in=[a.pk for a in passing]).update(ended_at=now, transferred_to=to_agent)
+    taking, _ = RingingAlert.objects.get_or_create(
+        agent=to_agent,
+        call_id=call_id,
+        defaults={"caller_number": passing[0].caller_number, "direction": passing[0].direction or "inbound"},
+    )
+    if taking.answered_at is None or taking.ended_at is not None:  # rung before, or had passed it on
+        RingingAlert.objects.filter(pk=taking.pk).update(
+            answered_at=now, ended_at=None, transferred_to=None, cleared_at=now, cleared_reason="transferred"
+        )
 
 
 def ringing_alert_dismiss(*, alert: RingingAlert) -> None:

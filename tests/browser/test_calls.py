@@ -272,3 +272,34 @@ def test_an_inbound_call_is_noted_during_the_call_and_lands_in_today(page, live_
     expect(page.locator("table.grid")).to_contain_text("Called in")
     expect(page.locator("table.grid")).to_contain_text("Asked about plan B")
     assert page.console_errors == []
+
+
+def test_an_inbound_call_is_transferred_from_the_panel_and_the_colleague_gets_it(
+    page, browser, live_server, smartflo, team
+):
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/")
+    colleague = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(colleague, live_server, "vikram")
+    colleague.goto(live_server.url + "/calls/records/")
+    smartflo.set_scenario("9812345678", ring_seconds=1, hold=True)
+    smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
+    expect(page.locator(".oncall")).to_contain_text("+919812345678", timeout=10000)
+    page.click(".oncall a.oncall-note")  # on the workspace: the call comes into the panel in place
+    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)
+    assert page.url == live_server.url + "/calls/"
+    page.fill("#wrap-note", "Wants a plan for his shop")
+    page.select_option("#panel select[name=agent]", label="Vikram Singh (1002)")
+    page.click("#panel #transfer")
+    expect(page.locator("#panel #call-status")).to_have_text("Transferred", timeout=10000)
+    expect(page.locator("#panel #call-state")).to_contain_text("passed to Vikram Singh")
+    expect(page.locator("#wrap-note")).to_have_value("Wants a plan for his shop")  # kept as typed
+    page.click("#save-note")
+    expect(page.locator("#panel .saved")).to_be_visible(timeout=10000)
+    expect(colleague.locator(".oncall")).to_contain_text("+919812345678", timeout=10000)  # Vikram has it now
+    colleague.click(".oncall a.oncall-note")  # from another page: opens his workspace with the call
+    expect(colleague.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)
+    colleague.click("#panel #hangup")
+    expect(colleague.locator("#panel #call-status")).to_have_text("Ended", timeout=10000)
+    expect(page.locator(".oncall")).to_have_count(0)
+    assert page.console_errors == []

@@ -234,3 +234,108 @@ def test_the_workspace_opens_the_inbound_call_asked_for_even_beside_a_live_call_
     for asked in (str(theirs.pk), "x", "9" * 40, "١٢"):  # not hers, not a number, too big, not ASCII
         html = asha_client.get("/calls/", {"inbound": asked}).content.decode()
         assert "Vikram&#x27;s" not in html and "/hangup/" in html  # her live call, as without the link
+
+
+# --- Hang up and transfer, against the sandbox ----------------------------------------------------
+
+
+def inbound_live(smartflo, agent) -> RingingAlert:
+    """A customer calls in, Smartflo rings `agent`, who answers and talks (held until hung up);
+    the row our events would have made."""
+    smartflo.set_scenario("9812345678", ring_seconds=0.1, hold=True)
+    call_id = smartflo.ring_agent(caller_id_number="9812345678", agent=agent.intercom or agent.smartflo_id)
+    smartflo.wait_for_state(call_id, "in_progress")
+    now = timezone.now()
+    return RingingAlert.objects.create(
+        agent=agent, call_id=call_id, caller_number="+919812345678", direction="inbound",
+        cleared_at=now, cleared_reason="answered", answered_at=now,
+    )  # fmt: skip
+
+
+def test_hang_up_ends_the_call_in_smartflo_and_here_leaving_the_note_form_alone(asha_client, asha, smartflo):
+    call = inbound_live(smartflo, asha)
+    response = asha_client.post(f"/calls/inbound/{call.pk}/hangup/", **HX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="call-state"') and "Ended" in html and "wrap-note" not in html
+    assert "hangup" not in html  # no more actions
+    assert response["HX-Trigger"] == "call-ended"
+    assert not [c for c in smartflo.live_calls() if c["call_id"] == call.call_id]
+    call.refresh_from_db()
+    assert call.ended_at is not None and call.transferred_to is None
+
+
+def test_a_hang_up_smartflo_no_longer_has_live_just_ends_it_here(asha_client, asha, smartflo):
+    call = inbound_live(smartflo, asha)
+    smartflo.hangup(call.call_id)  # the customer hung up; the event has not come yet
+    html = asha_client.post(f"/calls/inbound/{call.pk}/hangup/", **HX).content.decode()
+    assert "Ended" in html and 'role="alert"' not in html
+    call.refresh_from_db()
+    assert call.ended_at is not None
+
+
+def test_transfer_passes_the_call_to_the_colleague_who_can_note_it(asha_client, asha, vikram, vikram_client, smartflo):
+    call = inbound_live(smartflo, asha)
+    panel = asha_client.get(f"/calls/inbound/{call.pk}/panel/", **HX).content.decode()
+    options = re.findall(r'<option value="(\d+)">([^<]+)</option>', panel)
+    assert "Vikram Singh" in [name.split(" (")[0] for _, name in options]
+    assert "Asha Rao" not in [name.split(" (")[0] for _, name in options]  # not to herself
+
+    response = asha_client.post(f"/calls/inbound/{call.pk}/transfer/", {"agent": vikram.pk}, **HX)
+    html = response.content.decode()
+    assert "Transferred" in html and "passed to Vikram Singh" in html and response["HX-Trigger"] == "call-ended"
+    live = [c for c in smartflo.live_calls() if c["call_id"] == call.call_id]
+    assert [c["agent_name"] for c in live] == ["Vikram Singh"]
+    call.refresh_from_db()
+    assert call.ended_at is not None and call.transferred_to == vikram
+    assert "Transferred to Vikram Singh" in asha_client.get("/calls/").content.decode()  # her Today row
+
+    theirs = RingingAlert.objects.get(agent=vikram, call_id=call.call_id)
+    assert theirs.is_live and theirs.caller_number == "+919812345678"
+    assert 'class="oncall"' in vikram_client.get("/calls/alerts/").content.decode()
+    html = vikram_client.get("/calls/").content.decode()
+    assert f'data-inbound="{theirs.pk}"' in html and "On the call" in html
+    vikram_client.post(f"/calls/inbound/{theirs.pk}/wrap-up/", {"note": "took it from Asha"}, **HX)
+    theirs.refresh_from_db()
+    assert theirs.note == "took it from Asha"
+
+
+def test_a_transfer_to_herself_or_nobody_is_refused_and_changes_nothing(asha_client, asha, smartflo):
+    call = inbound_live(smartflo, asha)
+    html = asha_client.post(f"/calls/inbound/{call.pk}/transfer/", {"agent": asha.pk}, **HX).content.decode()
+    assert 'role="alert"' in html and "already with you" in html and "On the call" in html
+    html = asha_client.post(f"/calls/inbound/{call.pk}/transfer/", {"agent": ""}, **HX).content.decode()
+    assert "Pick a colleague" in html
+    call.refresh_from_db()
+    assert call.is_live and [c["agent_name"] for c in smartflo.live_calls()] == ["Asha Rao"]
+
+
+def test_a_supervisors_board_transfer_of_an_inbound_call_moves_it_too(asha, vikram, supervisor_client, smartflo):
+    call = inbound_live(smartflo, asha)
+    supervisor_client.post(f"/calls/live/{call.call_id}/transfer/", {"agent": vikram.pk})
+    call.refresh_from_db()
+    assert call.transferred_to == vikram and RingingAlert.objects.get(agent=vikram, call_id=call.call_id).is_live
+
+
+def test_a_transfer_seen_in_smartflos_events_moves_the_call_then_its_hang_up_ends_it(asha, vikram):
+    ring = {"call_id": "1700000000.000013", "direction": "inbound", "caller_id_number": "+919812345678"}
+    _event({**ring, "event": "agent_ringing", "call_status": "ringing", "agent_number": asha.follow_me_number})
+    _event({**ring, "event": "agent_answered", "call_status": "answered",
+            "answered_agent_number": asha.follow_me_number})  # fmt: skip
+    _event({**ring, "event": "transferred", "call_status": "answered", "agent_number": vikram.follow_me_number,
+            "answered_agent_number": vikram.follow_me_number})  # fmt: skip
+    hers, theirs = RingingAlert.objects.get(agent=asha), RingingAlert.objects.get(agent=vikram)
+    assert hers.transferred_to == vikram and not hers.is_live and theirs.is_live
+    _event(
+        {**ring, "event": "agent_answered", "call_status": "answered", "answered_agent_number": asha.follow_me_number}
+    )  # a late repeat of her answer: changes nothing
+    hers.refresh_from_db()
+    assert hers.transferred_to == vikram and not hers.is_live
+    _event({**ring, "event": "hangup", "call_status": "completed", "hangup_cause": "NORMAL_CLEARING"})
+    theirs.refresh_from_db()
+    assert theirs.ended_at is not None and theirs.transferred_to is None
+
+
+def test_an_outbound_calls_transfer_event_makes_no_inbound_rows(asha, vikram):
+    _event({"call_id": "1700000000.000014", "direction": "outbound", "event": "transferred", "call_status": "answered",
+            "answered_agent_number": vikram.follow_me_number})  # fmt: skip
+    assert not RingingAlert.objects.exists()

@@ -290,6 +290,27 @@ PAGE_ROWS = [
         secret="{inbound.note}",
     ),
     Row("calls/inbound/<int:pk>/wrap-up/", "GET", "/calls/inbound/{inbound.pk}/wrap-up/", signed_in(405)),
+    # The call has ended: Asha's hang-up and transfer are refused by its state (said in the
+    # answer), so nothing reaches Smartflo; anyone else's by a 404.
+    Row(
+        "calls/inbound/<int:pk>/hangup/",
+        "POST",
+        "/calls/inbound/{inbound.pk}/hangup/",
+        {ANON: HX_LOGIN, AGENT: 200, OTHER: 404, SUP: 404, SU: 404},
+        form=True,
+        headers=HTMX,
+    ),
+    Row("calls/inbound/<int:pk>/hangup/", "GET", "/calls/inbound/{inbound.pk}/hangup/", signed_in(405)),
+    Row(
+        "calls/inbound/<int:pk>/transfer/",
+        "POST",
+        "/calls/inbound/{inbound.pk}/transfer/",
+        {ANON: HX_LOGIN, AGENT: 200, OTHER: 404, SUP: 404, SU: 404},
+        form=True,
+        body={"agent": "{meera.pk}"},
+        headers=HTMX,
+    ),
+    Row("calls/inbound/<int:pk>/transfer/", "GET", "/calls/inbound/{inbound.pk}/transfer/", signed_in(405)),
     # The live board (supervisors only). Monitoring needs the supervisor's own Smartflo agent:
     # these supervisors have none, so the board says so and nothing reaches Smartflo.
     Row("calls/live/", "GET", "/calls/live/", supervisors(200)),
@@ -1213,6 +1234,8 @@ def test_an_api_token_does_not_open_pages(world):
         ("POST", "/calls/{call.pk}/hangup/", 403),
         ("POST", "/calls/alerts/{alert.pk}/dismiss/", 403),
         ("POST", "/calls/inbound/{inbound.pk}/wrap-up/", 403),
+        ("POST", "/calls/inbound/{inbound.pk}/hangup/", 403),
+        ("POST", "/calls/inbound/{inbound.pk}/transfer/", 403),
         ("POST", "/calls/records/sync/", 403),
         ("POST", "/accounts/logout/", 403),
         ("POST", "/api/v1/calls/click-to-call/", 403),
