@@ -191,12 +191,15 @@ def agent_workspace(*, user, inbound: str = "") -> Workspace:
     placed = [CallRow.placed(c) for c in mine.filter(requested_at__gte=start_of_day)[:50]]
     today = _newest(placed + [CallRow.answered(c) for c in answered.order_by("-answered_at")[:50]], 50)
     missed = missed_calls_for(agent=agent)
-    recent: list[str] = []
-    for number in mine.values_list("destination", flat=True)[:200]:
-        if number not in recent:
-            recent.append(number)
-        if len(recent) == 10:
-            break
+    # The customers of their latest calls both ways: numbers they dialled and callers they answered.
+    contacts = list(mine.order_by("-requested_at").values_list("destination", "requested_at")[:200])
+    contacts += (
+        RingingAlert.objects.filter(agent=agent, answered_at__isnull=False)
+        .exclude(caller_number="")
+        .order_by("-answered_at")
+        .values_list("caller_number", "answered_at")[:200]
+    )
+    recent = list(dict.fromkeys(number for number, _ in sorted(contacts, key=lambda c: c[1], reverse=True)))[:10]
     # Not yet final (unknown included: the agent must see it); bounded by age, since a call whose
     # events were lost would otherwise stay "current" for ever.
     live = mine.exclude(status__in=FINAL_STATUSES).filter(requested_at__gte=timezone.now() - timedelta(hours=4)).first()

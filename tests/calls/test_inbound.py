@@ -44,7 +44,7 @@ def test_today_lists_answered_inbound_calls_with_the_placed_ones_newest_first(as
     old = answered(asha, minutes_ago=60 * 24 * 2, caller_number="+919800000066")  # two days ago
 
     html = asha_client.get("/calls/").content.decode()
-    today = html[html.index("<h2>Today</h2>") :]
+    today = html[html.index("<h2>Today</h2>") : html.index("<h2>Recent customers</h2>")]
     assert '+919812345678</a> <span class="muted">(inbound)</span>' in today
     assert "wants a refund" in today and f'data-inbound="{mine.pk}"' in today and "Edit note" in today
     assert today.index("+919812345678") < today.index("+919876543210")  # the inbound call came later
@@ -182,7 +182,7 @@ def test_an_inbound_caller_is_stored_in_e164_so_history_finds_them(asha):
 def test_workspace_query_count_holds_with_inbound_calls(asha_client, asha, django_assert_max_num_queries):
     for i in range(10):
         answered(asha, minutes_ago=20 + i, call_id=f"1716000001.{i:06d}", caller_number=f"+9198123456{i:02d}")
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         html = asha_client.get("/calls/").content.decode()
     assert html.count("(inbound)") == 10
 
@@ -339,3 +339,14 @@ def test_an_outbound_calls_transfer_event_makes_no_inbound_rows(asha, vikram):
     _event({"call_id": "1700000000.000014", "direction": "outbound", "event": "transferred", "call_status": "answered",
             "answered_agent_number": vikram.follow_me_number})  # fmt: skip
     assert not RingingAlert.objects.exists()
+
+
+def test_recent_customers_include_callers_she_answered_newest_first(asha_client, asha):
+    placed = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543210")
+    OutboundCall.objects.filter(pk=placed.pk).update(requested_at=timezone.now() - timedelta(minutes=30))
+    answered(asha, minutes_ago=10, caller_number="+919800000055")
+    answered(asha, minutes_ago=50, caller_number="+919876543210", call_id="1716000000.000050")  # dialled later too
+    html = asha_client.get("/calls/").content.decode()
+    recent = html[html.index("<h2>Recent customers</h2>") :]
+    chips = re.findall(r">(\+91\d{10})</a></li>", recent)
+    assert chips == ["+919800000055", "+919876543210"]
