@@ -350,3 +350,18 @@ def test_recent_customers_include_callers_she_answered_newest_first(asha_client,
     recent = html[html.index("<h2>Recent customers</h2>") :]
     chips = re.findall(r">(\+91\d{10})</a></li>", recent)
     assert chips == ["+919800000055", "+919876543210"]
+
+
+def test_staff_can_correct_an_inbound_calls_note_in_the_admin_and_nothing_else(admin_client, asha):
+    call = answered(asha, note="wrnog note")
+    url = f"/admin/calls/ringingalert/{call.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="note"' in page and 'name="disposition"' in page
+    assert 'name="caller_number"' not in page and 'name="answered_at_0"' not in page  # from Smartflo: read-only
+    interested = Disposition.objects.get(label="Interested")
+    response = admin_client.post(url, {"note": "wrong note, fixed", "disposition": interested.pk})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    call.refresh_from_db()
+    assert (call.note, call.disposition, call.caller_number) == ("wrong note, fixed", interested, "+919812345678")
+    listing = admin_client.get("/admin/calls/ringingalert/?q=9812345678").content.decode()
+    assert call.call_id in listing
