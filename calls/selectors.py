@@ -41,6 +41,20 @@ def handled_by(agent: Agent) -> Q:
     return Q(agent=agent) | Q(transferred_to=agent)
 
 
+def held_by(agent: Agent) -> Q:
+    """Calls `agent` has now: transferred to them, or theirs and not passed on to a colleague."""
+    return Q(transferred_to=agent) | Q(agent=agent, transferred_to__isnull=True)
+
+
+def passed_on(call: OutboundCall, user) -> bool:
+    """Whether `user` is an agent who passed `call` on: it goes on with a colleague, so it is no
+    longer theirs to hang up or transfer (supervisors act on any call)."""
+    if not call.is_live or call.transferred_to_id is None or is_supervisor(user):
+        return False
+    agent = agent_for_user(user)
+    return agent is not None and agent.pk != call.transferred_to_id
+
+
 def calls_visible_to(user) -> QuerySet[OutboundCall]:
     """Supervisors see every call; an agent sees the calls placed for them or transferred to them."""
     calls = OutboundCall.objects.select_related("agent", "transferred_to", "disposition")
@@ -127,9 +141,13 @@ class CallRow:
     agent_name: str
 
     @classmethod
-    def placed(cls, call: OutboundCall) -> CallRow:
-        return cls(call.pk, False, call.destination, call.requested_at, call.status, call.get_status_display(),
-                   call.disposition, call.note, call.is_live, call.agent.name)  # fmt: skip
+    def placed(cls, call: OutboundCall, viewer: Agent | None = None) -> CallRow:
+        """`viewer`: the agent whose list it is; a live call they passed on is over for them."""
+        status, label, live = call.status, call.get_status_display(), call.is_live
+        if live and viewer is not None and call.transferred_to_id not in (None, viewer.pk):
+            status, label, live = CallStatus.COMPLETED, f"Transferred to {call.transferred_to.name}", False
+        return cls(call.pk, False, call.destination, call.requested_at, status, label, call.disposition, call.note,
+                   live, call.agent.name)  # fmt: skip
 
     @classmethod
     def answered(cls, call: RingingAlert) -> CallRow:
@@ -188,7 +206,7 @@ def agent_workspace(*, user, inbound: str = "") -> Workspace:
     mine = OutboundCall.objects.filter(handled_by(agent)).select_related("disposition", "transferred_to", "agent")
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     answered = RingingAlert.objects.filter(agent=agent, answered_at__gte=start_of_day).select_related(*INBOUND_RELATED)
-    placed = [CallRow.placed(c) for c in mine.filter(requested_at__gte=start_of_day)[:50]]
+    placed = [CallRow.placed(c, agent) for c in mine.filter(requested_at__gte=start_of_day)[:50]]
     today = _newest(placed + [CallRow.answered(c) for c in answered.order_by("-answered_at")[:50]], 50)
     missed = missed_calls_for(agent=agent)
     # The customers of their latest calls both ways: numbers they dialled and callers they answered.
@@ -202,7 +220,12 @@ def agent_workspace(*, user, inbound: str = "") -> Workspace:
     recent = list(dict.fromkeys(number for number, _ in sorted(contacts, key=lambda c: c[1], reverse=True)))[:10]
     # Not yet final (unknown included: the agent must see it); bounded by age, since a call whose
     # events were lost would otherwise stay "current" for ever.
-    live = mine.exclude(status__in=FINAL_STATUSES).filter(requested_at__gte=timezone.now() - timedelta(hours=4)).first()
+    live = (
+        mine.filter(held_by(agent))
+        .exclude(status__in=FINAL_STATUSES)
+        .filter(requested_at__gte=timezone.now() - timedelta(hours=4))
+        .first()
+    )
     asked = None
     if inbound.isascii() and inbound.isdigit() and len(inbound) <= 18:  # a bigint at most
         answered_here = RingingAlert.objects.filter(agent=agent, answered_at__isnull=False)

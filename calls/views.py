@@ -30,6 +30,7 @@ from calls.selectors import (
     inbound_call_get_for_user,
     live_board,
     live_calls_loaded_at,
+    passed_on,
     transfer_targets,
     transfer_targets_for,
 )
@@ -64,16 +65,19 @@ def _panel(
         if error:
             messages.error(request, error)
         return redirect("calls:workspace")
+    passed = call is not None and passed_on(call, request.user)
     context = {
         "call": call,
         "error": error,
-        "targets": transfer_targets_for(call) if call is not None else [],
+        "passed": passed,  # live, but with the colleague they transferred it to: a wrap-up, no actions
+        "panel_status": "passed" if passed else (call.status if call else ""),
+        "targets": transfer_targets_for(call) if call is not None and not passed else [],
         "wrap_up": WrapUpForm(initial={"note": call.note, "disposition": call.disposition_id}) if call else None,
         # A refused note comes back as typed, so nothing the agent wrote is lost.
         "note_text": note_text if note_text is not None else (call.note if call else ""),
     }
     response = render(request, "calls/_panel.html", context, status=status)
-    if call is not None and not call.is_live:
+    if call is not None and (not call.is_live or passed):
         response["HX-Trigger"] = "call-ended"  # the workspace refreshes its lists
     return response
 
@@ -134,9 +138,13 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("part") != "state":
         return _panel(request, call)
     shown = request.GET.get("shown", "")
-    # The actions change when the customer answers (transfer opens) and when the call ends (the
-    # wrap-up form): then the whole panel is redrawn; otherwise only the state line.
-    same_actions = (shown == CallStatus.IN_PROGRESS) == (call.status == CallStatus.IN_PROGRESS)
+    state = "passed" if passed_on(call, request.user) else call.status
+    # The actions change when the customer answers (transfer opens), when the call ends or when a
+    # supervisor passes it to a colleague (the wrap-up form): then the whole panel is redrawn;
+    # otherwise only the state line.
+    same_actions = (shown == CallStatus.IN_PROGRESS) == (state == CallStatus.IN_PROGRESS) and (shown == "passed") == (
+        state == "passed"
+    )
     if call.is_live and same_actions:
         return render(request, "calls/_call_state.html", {"call": call, "panel_status": shown})
     response = _panel(request, call)
@@ -149,6 +157,8 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def hangup(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
+    if passed_on(call, request.user):
+        return _panel(request, call, error=f"This call is with {call.transferred_to.name} now.")
     try:
         call = call_hangup(call=call)
     except ApplicationError as exc:
@@ -161,6 +171,8 @@ def hangup(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transfer(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
+    if passed_on(call, request.user):
+        return _panel(request, call, error=f"This call is with {call.transferred_to.name} now.")
     form = TransferForm(request.POST)
     target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
     if target is None:

@@ -146,9 +146,10 @@ def call_place(
             status=CallStatus.UNKNOWN, requested_at__gte=now - timedelta(seconds=settings.CALL_SETUP_WINDOW_SECONDS)
         )
         talking = Q(status=CallStatus.IN_PROGRESS, requested_at__gte=now - timedelta(hours=4))
-        pending = (
-            OutboundCall.objects.filter(setting_up | unknown | talking, agent=locked).order_by("-requested_at").first()
-        )
+        # The agent's own calls, and a call transferred to them; not one they passed on, which goes
+        # on with the colleague.
+        theirs = Q(transferred_to=locked) | Q(agent=locked, transferred_to__isnull=True)
+        pending = OutboundCall.objects.filter(setting_up | unknown | talking, theirs).order_by("-requested_at").first()
         if pending is not None:
             message = {
                 CallStatus.UNKNOWN: "The last call's outcome is unknown and a phone may be ringing: "

@@ -35,7 +35,7 @@ def team(smartflo, live_server, make_user):
     return people
 
 
-def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_server, smartflo, team):
+def test_agent_dials_watches_transfers_and_saves_a_note(page, live_server, smartflo, team):
     smartflo.set_scenario("9876543210", hold=True)
     sign_in(page, live_server, "asha")
     page.click("nav >> text=Calls")
@@ -59,9 +59,9 @@ def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_serv
     expect(page.locator(".call-panel")).to_contain_text("Transferred to Vikram Singh", timeout=10000)
     (live,) = [c for c in smartflo.live_calls() if c["call_id"] == call.call_id]
     assert live["agent_name"] == "Vikram Singh"
-
-    page.click("#hangup")
-    expect(status).to_have_text("Completed", timeout=10000)
+    # The call goes on with Vikram: it is no longer hers to hang up; she writes her note.
+    expect(status).to_have_text("Transferred")
+    expect(page.locator("#hangup")).to_have_count(0)
     expect(page.locator("#lists .chips")).to_contain_text("+919876543210")  # the lists follow, no reload
     page.select_option("#wrap-disposition", label="Interested")
     page.fill("#wrap-note", "Wants the premium plan; call Tuesday.")
@@ -70,6 +70,8 @@ def test_agent_dials_watches_transfers_hangs_up_and_saves_a_note(page, live_serv
     call.refresh_from_db()
     assert call.note == "Wants the premium plan; call Tuesday."
     assert call.disposition.label == "Interested"
+    assert [c["agent_name"] for c in smartflo.live_calls()] == ["Vikram Singh"]  # still on, with him
+    smartflo.hangup(call.call_id)
 
     # Later (the panel is gone after a reload), the Today row brings the wrap-up form back.
     page.reload()

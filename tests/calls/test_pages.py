@@ -273,3 +273,62 @@ def test_an_ended_call_of_today_can_be_wrapped_up_later_from_its_row(asha_client
     assert f'hx-post="/calls/{ended.pk}/wrap-up/"' in panel and 'id="wrap-note"' in panel
     asha_client.post(f"/calls/{ended.pk}/wrap-up/", {"note": "Call back Friday"}, **HX)
     assert ">Edit note</button>" in asha_client.get("/calls/").content.decode()
+
+
+def _transferred_live_call(asha_client, vikram, smartflo) -> OutboundCall:
+    smartflo.set_scenario("9876543210", hold=True)
+    asha_client.post("/calls/place/", {"destination_number": "9876543210"}, **HX)
+    call = OutboundCall.objects.get()
+    smartflo.wait_for_state(call.call_id, "in_progress")
+    OutboundCall.objects.filter(pk=call.pk).update(status=CallStatus.IN_PROGRESS)
+    html = asha_client.post(f"/calls/{call.pk}/transfer/", {"agent": vikram.pk}, **HX).content.decode()
+    assert "Transferred" in html
+    call.refresh_from_db()
+    return call
+
+
+def test_a_call_she_transferred_is_no_longer_hers_to_end_but_she_can_note_it_and_dial_again(
+    asha_client, asha, vikram, vikram_client, smartflo
+):
+    call = _transferred_live_call(asha_client, vikram, smartflo)
+    panel = asha_client.get(f"/calls/{call.pk}/panel/", **HX).content.decode()
+    assert 'id="hangup"' not in panel and 'id="transfer"' not in panel and 'id="wrap-note"' in panel
+    assert "no longer yours" in panel and "every 1s" not in panel  # no state poll for a call she passed on
+
+    refused = asha_client.post(f"/calls/{call.pk}/hangup/", **HX).content.decode()
+    assert "This call is with Vikram Singh now." in refused
+    refused = asha_client.post(f"/calls/{call.pk}/transfer/", {"agent": asha.pk}, **HX).content.decode()
+    assert "This call is with Vikram Singh now." in refused
+    assert [c["agent_name"] for c in smartflo.live_calls()] == ["Vikram Singh"]  # nothing reached Smartflo
+
+    html = asha_client.get("/calls/").content.decode()
+    assert "No call in progress" in html and "Transferred to Vikram Singh" in html and "Add note" in html
+    asha_client.post(f"/calls/{call.pk}/wrap-up/", {"note": "passed to sales"}, **HX)
+    call.refresh_from_db()
+    assert call.note == "passed to sales"
+
+    smartflo.set_scenario("9876500099", hold=True)
+    asha_client.post("/calls/place/", {"destination_number": "9876500099"}, **HX)
+    assert OutboundCall.objects.count() == 2  # she is free to dial while Vikram talks
+
+    vikram_panel = vikram_client.get("/calls/").content.decode()
+    assert f"/calls/{call.pk}/hangup/" in vikram_panel  # the call is his: he can end it
+    vikram_client.post("/calls/place/", {"destination_number": "9876500098"}, **HX)
+    assert OutboundCall.objects.count() == 2  # and he is on it, so he can't dial
+
+
+def test_when_a_supervisor_transfers_her_call_her_polled_panel_drops_the_actions(
+    asha_client, asha, vikram, supervisor_client, smartflo
+):
+    smartflo.set_scenario("9876543210", hold=True)
+    asha_client.post("/calls/place/", {"destination_number": "9876543210"}, **HX)
+    call = OutboundCall.objects.get()
+    smartflo.wait_for_state(call.call_id, "in_progress")
+    OutboundCall.objects.filter(pk=call.pk).update(status=CallStatus.IN_PROGRESS)
+    state = f"/calls/{call.pk}/panel/?part=state&shown=in_progress"
+    assert "HX-Retarget" not in asha_client.get(state, **HX)  # unchanged: the state line only
+    supervisor_client.post(f"/calls/live/{call.call_id}/transfer/", {"agent": vikram.pk})
+    response = asha_client.get(state, **HX)
+    assert response["HX-Retarget"] == "#panel" and 'id="hangup"' not in response.content.decode()
+    assert "Transferred" in response.content.decode()
+    assert "HX-Retarget" not in supervisor_client.get(state, **HX)  # a supervisor still acts on it
