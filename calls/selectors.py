@@ -92,8 +92,9 @@ def _is_uuid(text: str) -> bool:
 
 @dataclass(frozen=True)
 class MissedCall:
-    """A call the agent should return: a customer who called in and was not answered (from
-    Smartflo's records), or the agent's own call the customer did not pick up."""
+    """A call the agent should return: a customer who called in and was not answered (seen
+    ringing at the agent and ending unanswered, or in Smartflo's synced records), or the agent's
+    own call the customer did not pick up."""
 
     number: str
     at: object  # aware datetime
@@ -104,23 +105,37 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
     from calls.models import CallDirection, CallRecord, CallRecordStatus
 
     since = timezone.now() - timedelta(days=days)
-    inbound = (
+    records = (
         CallRecord.objects.filter(
             agent=agent, direction=CallDirection.INBOUND, status=CallRecordStatus.MISSED, started_at__gte=since
         )
         .exclude(client_number="")
         .order_by("-started_at")
-        .values_list("client_number", "started_at")[:limit]
+        .values_list("call_id", "client_number", "started_at")[:limit]
     )
+    # Known at once from the call events, before the next records sync brings them (the same call
+    # is listed once).
+    rang = (
+        _missed_here(RingingAlert.objects.filter(agent=agent, started_at__gte=since))
+        .order_by("-started_at")
+        .values_list("call_id", "caller_number", "started_at")[:limit]
+    )
+    inbound = {call_id: (number, at) for call_id, number, at in rang}
+    inbound.update({call_id: (number, at) for call_id, number, at in records})
     outbound = (
         OutboundCall.objects.filter(handled_by(agent), status=CallStatus.MISSED)
         .filter(requested_at__gte=since)
         .order_by("-requested_at")
         .values_list("destination", "requested_at")[:limit]
     )
-    merged = [MissedCall(n, at, True) for n, at in inbound] + [MissedCall(n, at, False) for n, at in outbound]
+    merged = [MissedCall(n, at, True) for n, at in inbound.values()] + [MissedCall(n, at, False) for n, at in outbound]
     merged.sort(key=lambda m: m.at, reverse=True)
     return merged[:limit]
+
+
+def _missed_here(alerts: QuerySet[RingingAlert]) -> QuerySet[RingingAlert]:
+    """Inbound calls that rang and ended with nobody answering (per the call events)."""
+    return alerts.filter(answered_at__isnull=True, cleared_reason="ended").exclude(caller_number="")
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,11 @@ class CallRow:
                    live, call.agent.name)  # fmt: skip
 
     @classmethod
+    def missed(cls, call: RingingAlert) -> CallRow:
+        return cls(call.pk, True, call.caller_number, call.started_at, CallStatus.MISSED, "Missed", None, "", False,
+                   call.agent.name)  # fmt: skip
+
+    @classmethod
     def answered(cls, call: RingingAlert) -> CallRow:
         live = call.is_live
         status, label = (CallStatus.IN_PROGRESS, "On the call") if live else (CallStatus.COMPLETED, "Answered")
@@ -166,9 +186,9 @@ def _newest(rows: list[CallRow], limit: int) -> list[CallRow]:
     return sorted(rows, key=lambda row: row.at, reverse=True)[:limit]
 
 
-def answered_inbound_visible_to(user) -> QuerySet[RingingAlert]:
-    """Inbound calls answered by agents: supervisors see all, an agent the ones they answered."""
-    calls = RingingAlert.objects.filter(answered_at__isnull=False).select_related(*INBOUND_RELATED)
+def inbound_visible_to(user) -> QuerySet[RingingAlert]:
+    """Inbound calls offered to agents: supervisors see all, an agent the ones that rang at them."""
+    calls = RingingAlert.objects.select_related(*INBOUND_RELATED)
     if is_supervisor(user):
         return calls
     agent = agent_for_user(user)
@@ -176,14 +196,18 @@ def answered_inbound_visible_to(user) -> QuerySet[RingingAlert]:
 
 
 def customer_history(*, user, number: str, limit: int = 100) -> list[CallRow]:
-    """The calls with one customer (E.164) the user may see, both ways, newest first. Inbound
-    calls stored before caller numbers were normalised may hold the national form."""
+    """The calls with one customer (E.164) the user may see, both ways, newest first: ours, the
+    inbound calls agents answered and those nobody answered. Inbound calls stored before caller
+    numbers were normalised may hold the national form."""
     variants = [number]
     if number.startswith("+91"):
         variants += [number[3:], "0" + number[3:], number[1:]]
     placed = calls_visible_to(user).filter(destination=number).order_by("-requested_at")[:limit]
-    answered = answered_inbound_visible_to(user).filter(caller_number__in=variants).order_by("-answered_at")[:limit]
-    return _newest([CallRow.placed(c) for c in placed] + [CallRow.answered(c) for c in answered], limit)
+    inbound = inbound_visible_to(user).filter(caller_number__in=variants)
+    answered = inbound.filter(answered_at__isnull=False).order_by("-answered_at")[:limit]
+    missed = {c.call_id: c for c in _missed_here(inbound).order_by("started_at")[:limit]}  # once per call
+    rows = [CallRow.placed(c) for c in placed] + [CallRow.answered(c) for c in answered]
+    return _newest(rows + [CallRow.missed(c) for c in missed.values()], limit)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Partials are rendered for HTMX (`HX-Request`); every action also works as a plai
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
@@ -85,9 +87,11 @@ def _panel(
 @login_required
 @require_GET
 def workspace(request: HttpRequest) -> HttpResponse:
-    data = agent_workspace(user=request.user, inbound=request.GET.get("inbound", ""))
+    asked = request.GET.get("inbound", "")
+    data = agent_workspace(user=request.user, inbound=asked)
     form = DialForm(initial={"destination_number": request.GET.get("dial", "")})
-    context = {"ws": data, "form": form}
+    # Opened from "Write a note": the cursor is in the note (the form may be below the fold).
+    context = {"ws": data, "form": form, "focus_note": bool(asked) and data.live_inbound is not None}
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
         context["targets"] = transfer_targets_for(data.live)
     elif data.live_inbound is not None:  # an inbound call: its note can be written now
@@ -326,12 +330,20 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 
 def _alerts(request: HttpRequest) -> HttpResponse:
+    """The pop-ups and on-call notes, with a fingerprint of what they show: a poll that sends
+    back the fingerprint it shows gets 204 while nothing changed, so nothing is redrawn (focus on
+    Dismiss stays, screen readers are not told the same thing every 2 s)."""
     ringing, on_calls = agent_alerts(user=request.user)
     # On the workspace "Write a note" loads the call into its panel in place (nothing else on the
-    # page is lost); elsewhere it opens the workspace with that call.
+    # page is lost), as the call itself does when the panel is empty; elsewhere it opens the
+    # workspace with that call.
     page = urlsplit(request.headers.get("HX-Current-URL", "")).path
     context = {"alerts": ringing, "on_calls": on_calls, "on_workspace": page == reverse("calls:workspace")}
-    return render(request, "calls/_alerts.html", context)
+    html = render_to_string("calls/_alerts.html", context, request)
+    shown = hashlib.sha256(html.encode()).hexdigest()[:16]
+    if request.method == "GET" and request.GET.get("shown") == shown:
+        return HttpResponse(status=204)
+    return HttpResponse(html + f'<input type="hidden" id="incoming-shown" name="shown" value="{shown}">')
 
 
 @login_required

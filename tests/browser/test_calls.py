@@ -243,6 +243,8 @@ def test_an_answered_inbound_call_shows_on_the_agents_pages_until_it_ends(page, 
     expect(page.locator(".popup")).to_contain_text("+919812345678", timeout=10000)
     expect(page.locator(".oncall")).to_contain_text("+919812345678", timeout=10000)  # answered
     expect(page.locator(".popup")).to_have_count(0)
+    # On her workspace the call comes into the empty Current call panel by itself.
+    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)
     page.goto(live_server.url + "/calls/records/")  # on every page she opens
     expect(page.locator(".oncall")).to_contain_text("On a call", timeout=10000)
     smartflo.hangup(call_id)
@@ -287,10 +289,13 @@ def test_an_inbound_call_is_transferred_from_the_panel_and_the_colleague_gets_it
     smartflo.set_scenario("9812345678", ring_seconds=1, hold=True)
     smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
     expect(page.locator(".oncall")).to_contain_text("+919812345678", timeout=10000)
-    page.click(".oncall a.oncall-note")  # on the workspace: the call comes into the panel in place
-    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)
+    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)  # by itself
+    page.fill("#wrap-note", "Wants a plan")
+    page.click(".oncall .oncall-note")  # the panel already shows the call: not reloaded, the cursor goes in
+    expect(page.locator("#wrap-note")).to_be_focused()
+    page.keyboard.type(" for his shop")
+    expect(page.locator("#wrap-note")).to_have_value("Wants a plan for his shop")
     assert page.url == live_server.url + "/calls/"
-    page.fill("#wrap-note", "Wants a plan for his shop")
     page.select_option("#panel select[name=agent]", label="Vikram Singh (1002)")
     page.click("#panel #transfer")
     expect(page.locator("#panel #call-status")).to_have_text("Transferred", timeout=10000)
@@ -304,4 +309,24 @@ def test_an_inbound_call_is_transferred_from_the_panel_and_the_colleague_gets_it
     colleague.click("#panel #hangup")
     expect(colleague.locator("#panel #call-status")).to_have_text("Ended", timeout=10000)
     expect(page.locator(".oncall")).to_have_count(0)
+    assert page.console_errors == []
+
+
+def test_on_the_workspace_an_inbound_call_shows_by_itself_and_lands_in_today_when_it_ends(
+    page, live_server, smartflo, team
+):
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/")
+    expect(page.locator("#panel")).to_contain_text("No call in progress")
+    smartflo.set_scenario("9812345678", ring_seconds=1, hold=True)
+    call_id = smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
+    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)  # no click
+    page.fill("#wrap-note", "typed while talking")
+    page.wait_for_timeout(2500)  # a few polls of the pop-up area: nothing redraws the panel over the text
+    expect(page.locator("#wrap-note")).to_have_value("typed while talking")
+    smartflo.hangup(call_id)
+    expect(page.locator("#panel #call-status")).to_have_text("Ended", timeout=10000)
+    today = page.locator("section.card", has=page.locator("h2", has_text="Today"))
+    expect(today).to_contain_text("(inbound)", timeout=10000)  # the lists follow, no reload
+    expect(page.locator("#wrap-note")).to_have_value("typed while talking")
     assert page.console_errors == []

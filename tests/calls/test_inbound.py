@@ -182,7 +182,7 @@ def test_an_inbound_caller_is_stored_in_e164_so_history_finds_them(asha):
 def test_workspace_query_count_holds_with_inbound_calls(asha_client, asha, django_assert_max_num_queries):
     for i in range(10):
         answered(asha, minutes_ago=20 + i, call_id=f"1716000001.{i:06d}", caller_number=f"+9198123456{i:02d}")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         html = asha_client.get("/calls/").content.decode()
     assert html.count("(inbound)") == 10
 
@@ -213,9 +213,9 @@ def test_an_answer_that_does_not_say_who_goes_to_the_only_agent_it_rang(asha):
 def test_write_a_note_loads_the_call_in_place_on_the_workspace_and_opens_it_elsewhere(asha_client, asha):
     call = answered(asha, minutes_ago=3, ended=False)
     on_workspace = asha_client.get("/calls/alerts/", HTTP_HX_CURRENT_URL="http://testserver/calls/", **HX)
-    link = re.search(r'<a href="[^"]*" class="oncall-note"[^>]*>', on_workspace.content.decode()).group(0)
-    assert f'href="/calls/?inbound={call.pk}"' in link and f'hx-get="/calls/inbound/{call.pk}/panel/"' in link
-    assert 'hx-target="#panel"' in link
+    button = re.search(r'<button type="button" class="oncall-note[^>]*>', on_workspace.content.decode()).group(0)
+    assert f'hx-get="/calls/inbound/{call.pk}/panel/"' in button and 'hx-target="#panel"' in button
+    assert f"click[!document.querySelector('#panel [data-inbound=&quot;{call.pk}&quot;]')]" in button  # no reload
     elsewhere = asha_client.get("/calls/alerts/", HTTP_HX_CURRENT_URL="http://testserver/calls/records/", **HX)
     link = re.search(r'<a href="[^"]*" class="oncall-note"[^>]*>', elsewhere.content.decode()).group(0)
     assert f'href="/calls/?inbound={call.pk}"' in link and "hx-get" not in link
@@ -365,3 +365,54 @@ def test_staff_can_correct_an_inbound_calls_note_in_the_admin_and_nothing_else(a
     assert (call.note, call.disposition, call.caller_number) == ("wrong note, fixed", interested, "+919812345678")
     listing = admin_client.get("/admin/calls/ringingalert/?q=9812345678").content.decode()
     assert call.call_id in listing
+
+
+def test_the_alerts_poll_answers_204_while_nothing_changed(asha_client, asha):
+    first = asha_client.get("/calls/alerts/", **HX)
+    shown = re.search(r'name="shown" value="(\w+)"', first.content.decode()).group(1)
+    assert asha_client.get("/calls/alerts/", {"shown": shown}, **HX).status_code == 204
+    RingingAlert.objects.create(agent=asha, call_id="1716000000.000321", caller_number="+919800000321")
+    changed = asha_client.get("/calls/alerts/", {"shown": shown}, **HX)
+    assert changed.status_code == 200 and "+919800000321" in changed.content.decode()
+    assert f'value="{shown}"' not in changed.content.decode()
+
+
+def test_on_the_workspace_an_answered_call_comes_into_an_empty_panel_by_itself(asha_client, asha):
+    call = answered(asha, minutes_ago=1, ended=False)
+    html = asha_client.get("/calls/alerts/", HTTP_HX_CURRENT_URL="http://testserver/calls/", **HX).content.decode()
+    loader = re.search(r"<span hidden [^>]*>", html).group(0)
+    assert f'hx-get="/calls/inbound/{call.pk}/panel/"' in loader and "load[!document.querySelector" in loader
+    elsewhere = asha_client.get("/calls/alerts/", HTTP_HX_CURRENT_URL="http://testserver/calls/records/", **HX)
+    assert "<span hidden" not in elsewhere.content.decode()
+
+
+def test_opened_from_write_a_note_the_cursor_is_in_the_note(asha_client, asha):
+    call = answered(asha, minutes_ago=1, ended=False)
+    assert (
+        'id="wrap-note" rows="3" maxlength="5000" autofocus'
+        in asha_client.get(f"/calls/?inbound={call.pk}").content.decode()
+    )
+    assert "autofocus" not in asha_client.get("/calls/").content.decode().split('id="wrap-note"')[1][:60]
+
+
+def test_a_call_that_rang_and_ended_unanswered_is_missed_at_once_then_listed_once_after_the_sync(
+    asha_client, asha, vikram_client
+):
+    from calls.models import CallRecord
+
+    ring = {"call_id": "1700000000.000021", "direction": "inbound", "caller_id_number": "+919812399999"}
+    _event({**ring, "event": "agent_ringing", "call_status": "ringing", "agent_number": asha.follow_me_number})
+    _event({**ring, "event": "hangup", "call_status": "missed", "hangup_cause": "NO_ANSWER"})
+    html = asha_client.get("/calls/").content.decode()
+    missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
+    assert "+919812399999" in missed and "called in, not answered" in missed
+    history = asha_client.get("/calls/history/?number=9812399999").content.decode()
+    assert "Missed" in history and "Called in" in history and "No calls with this number" not in history
+    assert "+919812399999" not in vikram_client.get("/calls/").content.decode()  # it rang at Asha only
+
+    now = timezone.now()
+    CallRecord.objects.create(call_id=ring["call_id"], direction="inbound", status="missed", started_at=now,
+                              agent=asha, client_number="+919812399999", first_synced_at=now, synced_at=now)  # fmt: skip
+    html = asha_client.get("/calls/").content.decode()
+    missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
+    assert missed.count("+919812399999</a>") == 1

@@ -134,7 +134,7 @@ def test_workspace_lists_and_query_count(asha_client, asha, django_assert_max_nu
             destination=f"+9198765432{i:02d}",
             status=CallStatus.MISSED if i % 2 else CallStatus.COMPLETED,
         )
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         html = asha_client.get("/calls/").content.decode()
     assert html.count("Call back") == 10
     assert "+919876543201" in html
