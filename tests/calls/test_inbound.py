@@ -411,8 +411,8 @@ def test_a_call_that_rang_and_ended_unanswered_is_missed_at_once_then_listed_onc
     assert "+919812399999" not in vikram_client.get("/calls/").content.decode()  # it rang at Asha only
 
     now = timezone.now()
-    CallRecord.objects.create(call_id=ring["call_id"], direction="inbound", status="missed", started_at=now,
-                              agent=asha, client_number="+919812399999", first_synced_at=now, synced_at=now)  # fmt: skip
+    synced = {"started_at": now, "first_synced_at": now, "synced_at": now, "client_number": "+919812399999"}
+    CallRecord.objects.create(call_id=ring["call_id"], direction="inbound", status="missed", agent=asha, **synced)
     html = asha_client.get("/calls/").content.decode()
     missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
     assert missed.count("+919812399999</a>") == 1
