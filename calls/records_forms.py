@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from calls.models import CallDirection, CallRecordStatus
 from calls.records_selectors import NO_AGENT, RecordFilters, normalise_sort, parse_bound
@@ -16,9 +17,18 @@ DEFAULT_DAYS = 7
 PHONE_TEXT = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
 
 
+def default_days() -> tuple[date, date]:
+    """The first and last day the dashboard shows when no dates are asked for: the last
+    DEFAULT_DAYS days, today included."""
+    today = timezone.localdate()
+    return today - timedelta(days=DEFAULT_DAYS - 1), today
+
+
 class RecordFilterForm(forms.Form):
     """`from`/`to` are dates (or date-times) in the display zone, both inclusive. With neither
-    given the dashboard shows the last DEFAULT_DAYS days."""
+    given the dashboard shows the last DEFAULT_DAYS days. They are one filter, the date range:
+    when either cannot be applied (not a date, out of range, or To before From) neither is, and
+    the last DEFAULT_DAYS days are shown instead (`dates_shown_instead` says which)."""
 
     # Labels are what the page calls each filter: an error is shown as "<label>: <message>".
     agent = forms.ChoiceField(required=False, label="Agent")
@@ -40,9 +50,8 @@ class RecordFilterForm(forms.Form):
         """`agents`: the `(id, name)` pairs a supervisor can filter by; none drops the field."""
         data = data.copy()
         if "from" not in data and "to" not in data:
-            today = timezone.localdate()
-            data["from"] = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-            data["to"] = today.isoformat()
+            first, last = default_days()
+            data["from"], data["to"] = first.isoformat(), last.isoformat()
         super().__init__(data, **kwargs)
         # "from" is a Python keyword, so these two are added by name
         self.fields["from"] = forms.CharField(
@@ -95,16 +104,35 @@ class RecordFilterForm(forms.Form):
         ]
         return messages + list(self.non_field_errors())
 
+    def dates_shown_instead(self) -> tuple[date, date] | None:
+        """The days shown when the dates asked for cannot be applied (the default range), else None."""
+        self.is_valid()
+        if "from" in self.errors or "to" in self.errors:
+            return default_days()
+        return None
+
+    def dates_shown_instead_line(self) -> str:
+        """`dates_shown_instead` as the page says it under the errors ("" when the dates apply)."""
+        days = self.dates_shown_instead()
+        if days is None:
+            return ""
+        first, last = (date_format(day, "d M Y") for day in days)
+        return f"Showing the last {DEFAULT_DAYS} days instead: {first} – {last}."
+
     def filters(self) -> RecordFilters:
-        """The filters of the valid fields (an invalid one is shown as an error and ignored)."""
+        """The filters of the valid fields (an invalid one is shown as an error and ignored; an
+        invalid date leaves the other date out too, for the default range)."""
         self.is_valid()
         data = self.cleaned_data
+        start, end = data.get("from"), data.get("to")
+        if (instead := self.dates_shown_instead()) is not None:
+            start, end = parse_bound(instead[0].isoformat()), parse_bound(instead[1].isoformat(), end=True)
         agent = data.get("agent") or None
         if agent and agent != NO_AGENT:
             agent = int(agent)
         return RecordFilters(
-            start=data.get("from"),
-            end=data.get("to"),
+            start=start,
+            end=end,
             agent=agent,
             direction=data.get("direction") or "",
             status=data.get("status") or "",

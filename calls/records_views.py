@@ -1,7 +1,10 @@
 """Call records pages: the dashboard (table, filters, charts), CSV export and recording playback.
 
 Supervisors see every record, agents their own (the selectors decide). The table is swapped in
-place by HTMX (`HX-Target: records-results`); every link also works as a plain page load.
+place by HTMX (`HX-Target: records-results`); every link also works as a plain page load. The
+sync status line polls `records_sync`; when a run the page has not shown yet finishes with
+records stored, the answer carries the HTMX event `records-synced` (SYNCED_EVENT), on which the
+results section asks for itself again with the filters, sort and page it shows.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from calls.models import CallRecordSyncRunStatus
+from calls.models import CallRecordSyncRun, CallRecordSyncRunStatus
 from calls.records_forms import RecordFilterForm
 from calls.records_html import form_controls, table_rows
 from calls.records_selectors import (
@@ -40,15 +43,17 @@ from contactcenter.core.roles import is_supervisor
 
 FILTER_KEYS = ("from", "to", "agent", "direction", "status", "op", "duration", "number", "hour")
 SORT_LABELS = {"started": "Started", "duration": "Duration", "talk": "Talk time"}
+SYNCED_EVENT = "records-synced"
 
 
 def _filter_query(form: RecordFilterForm) -> QueryDict:
-    """The filters as a query string (defaults included), without sort and page."""
+    """The filters as a query string (defaults included), without sort and page. Empty dates stay
+    (`from=&to=`: all time), or the links, the charts and the export would show the last 7 days."""
     query = QueryDict(mutable=True)
     for key in FILTER_KEYS:
         value = form.data.get(key, "")
-        if value not in ("", None):
-            query[key] = value
+        if value not in ("", None) or key in ("from", "to"):
+            query[key] = value or ""
     if "duration" not in query:
         query.pop("op", None)
     return query
@@ -79,6 +84,9 @@ def _page_number(request: HttpRequest) -> int:
 @login_required
 @require_GET
 def records_dashboard(request: HttpRequest) -> HttpResponse:
+    partial = bool(request.headers.get("HX-Request") and request.headers.get("HX-Target") == "records-results")
+    # The sync line is read before the table: the runs it says the table shows are in it.
+    sync = {} if partial else _sync_context(request)
     scope = RecordScope.for_user(request.user)
     form = RecordFilterForm(request.GET, agents=record_filter_agents(scope=scope))
     filters = form.filters()
@@ -86,6 +94,8 @@ def records_dashboard(request: HttpRequest) -> HttpResponse:
     query = _filter_query(form)
     sorted_query = query.copy()
     sorted_query["sort"] = table.sort
+    as_shown = sorted_query.copy()
+    as_shown["page"] = str(table.number)
     context = {
         "form": form,
         "table": table,
@@ -96,25 +106,44 @@ def records_dashboard(request: HttpRequest) -> HttpResponse:
         "sort_links": _sort_links(query, table.sort),
         "rows": table_rows(table.rows),
         "filter_errors": form.error_lines(),
+        "dates_shown_instead": form.dates_shown_instead_line(),
+        # what the results ask for again when a sync run stores records: what they show now
+        "refresh_url": reverse("calls:records") + "?" + as_shown.urlencode(),
         "hour": filters.hour,
         "zone": timezone.get_current_timezone_name(),
     }
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "records-results":
+    if partial:
         context["partial"] = True  # the filter errors, above the table, come along out of band
         return render(request, "records/_results.html", context)
     context["controls"] = form_controls(form)
     context["charts_url"] = reverse("calls:records-charts")
-    context.update(_sync_context(request))
+    context.update(sync)
     return render(request, "records/dashboard.html", context)
 
 
-def _sync_context(request: HttpRequest, *, error: str = "") -> dict:
+def _sync_context(request: HttpRequest, *, error: str = "", shown: int | None = None) -> dict:
     """What the sync status line shows: the latest run, a "Sync now" no run has taken up yet,
-    and for supervisors the button. While either is going the line refreshes itself often."""
+    and for supervisors the button. While either is going the line refreshes itself often.
+
+    `shown`: the line's page has shown every run up to this id (they had all finished when its
+    table was read; the line sends it back with each poll). `sync_shown` is the same for now,
+    and `sync_new_records` says whether a run between the two stored records: the table lags."""
     sync = call_record_sync_status()
     requested = call_records_sync_requested()  # until a worker takes it up
     running = sync is not None and sync.status == CallRecordSyncRunStatus.RUNNING
+    # Runs never overlap (the lock): every run before the latest one has finished.
+    finished = 0 if sync is None else sync.pk - 1 if running else sync.pk
+    new_records = False
+    if shown is not None and finished > shown:
+        if not running and sync.records_stored:
+            new_records = True
+        else:  # the latest stored nothing or is still going: did one between them store any?
+            new_records = CallRecordSyncRun.objects.filter(
+                pk__gt=shown, pk__lte=finished, records_stored__gt=0
+            ).exists()
     return {
+        "sync_shown": max(finished, shown or 0),
+        "sync_new_records": new_records,
         "sync": sync,
         "sync_failure": sync_failure_summary(sync.error) if sync is not None and sync.error else "",
         "sync_requested": requested,
@@ -130,7 +159,8 @@ def _sync_context(request: HttpRequest, *, error: str = "") -> dict:
 def records_sync(request: HttpRequest) -> HttpResponse:
     """GET: the sync status line (the dashboard polls it). POST, supervisors only: "Sync now",
     a run queued for a worker; the answer is the status line (a plain form post goes back to
-    the dashboard with a message)."""
+    the dashboard with a message). Either answer carries the event SYNCED_EVENT when a run
+    newer than the `shown` the line sends finished with records stored (see `_sync_context`)."""
     error = ""
     if request.method == "POST":
         if not is_supervisor(request.user):
@@ -145,9 +175,19 @@ def records_sync(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Sync asked for: new records appear as soon as a worker has fetched them.")
             return redirect("calls:records")
-    response = render(request, "records/_sync_status.html", _sync_context(request, error=error))
+    context = _sync_context(request, error=error, shown=_shown_run(request))
+    response = render(request, "records/_sync_status.html", context)
+    if context["sync_new_records"]:
+        response["HX-Trigger"] = SYNCED_EVENT
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _shown_run(request: HttpRequest) -> int | None:
+    try:
+        return max(0, int(request.GET["shown"]))
+    except (KeyError, ValueError):
+        return None
 
 
 @login_required

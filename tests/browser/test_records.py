@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from agents.services import agent_sync
 from calls.models import CallRecord
 from calls.services import call_records_sync
+from calls.tasks import sync_call_records
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -138,12 +139,12 @@ def test_sync_now_fetches_new_records_and_the_status_line_says_so(page, live_ser
         page.evaluate("Chart.getChart('chart-status').data.datasets.flatMap(d => d.data).reduce((a, b) => a + b)") == 80
     )
 
-    with page.expect_response(lambda r: r.url.endswith("/calls/records/sync/") and r.request.method == "POST"):
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/calls/records/sync/" and r.request.method == "POST"):
         page.click("#sync-now")
     expect(page.locator("#sync-status")).to_contain_text("12 records")
     expect(page.locator("#sync-now")).to_be_enabled()
     assert CallRecord.objects.count() == 92
-    page.click("button.apply")  # the same filters: the table and the charts show them
+    # no Apply: the click's answer says the run stored records, and the table and the charts follow
     expect(page.locator("#records-results .records-count")).to_contain_text("of 92 calls")
     page.wait_for_function(
         "() => Chart.getChart('chart-status').data.datasets.flatMap(d => d.data).reduce((a, b) => a + b, 0) === 92"
@@ -162,4 +163,47 @@ def test_apply_keeps_the_sort_a_column_click_chose(page, live_server, synced):
     assert "sort=-talk" in page.url
     assert "agent=" not in page.url and "op=" not in page.url and "from=" in page.url  # only what is in use
     expect(page.locator("#records-results th[aria-sort='descending']")).to_contain_text("Talk time")
+    assert not page.console_errors
+
+
+def test_sync_now_on_an_empty_dashboard_shows_the_records_without_a_reload(
+    page, live_server, smartflo, make_user, monkeypatch
+):
+    """A fresh install: Sync now is queued for a worker, the status line polls until the run is
+    done, and then the table and the charts show its records by themselves, with the sort chosen
+    before and without touching the filter being typed meanwhile."""
+    agent_sync()
+    make_user("sup", role="supervisor")
+    now = timezone.now()
+    smartflo.generate_records(count=30, start=now - timedelta(hours=20), end=now - timedelta(minutes=5), seed=7)
+    queued = []
+    monkeypatch.setattr(sync_call_records, "apply_async", lambda **options: queued.append(options))  # no worker yet
+
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/records/")
+    expect(page.locator("#records-results .records-count")).to_have_text("No calls match these filters.")
+    page.wait_for_function(CHARTS_DRAWN)
+    page.click("#records-results th a:has-text('Talk time')")  # a sort chosen before the sync
+    page.wait_for_url("**sort=-talk**")
+    address = page.url
+    page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
+
+    page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_contain_text("waiting for a worker")
+    assert queued == [{"kwargs": {"trigger": "manual"}}]
+    page.click("#id_number")
+    page.keyboard.type("98")  # a filter being typed, not applied yet
+    sync_call_records.run(trigger="manual")  # the worker takes the run up
+    assert CallRecord.objects.count() == 30
+
+    expect(page.locator("#sync-status")).to_contain_text("30 records fetched", timeout=10_000)  # its 3 s poll
+    expect(page.locator("#records-results .records-count")).to_contain_text("1–30 of 30 calls")
+    expect(page.locator("#records-results tbody tr")).to_have_count(30)
+    page.wait_for_function(
+        "() => Chart.getChart('chart-status').data.datasets.flatMap(d => d.data).reduce((a, b) => a + b, 0) === 30"
+    )
+    assert page.evaluate("window.notReloaded") is True and page.url == address
+    expect(page.locator("#records-results th[aria-sort='descending']")).to_contain_text("Talk time")
+    assert page.input_value("#id_number") == "98"
+    assert page.evaluate("document.activeElement.id") == "id_number"
     assert not page.console_errors

@@ -334,3 +334,62 @@ def test_big_counts_are_grouped_with_commas(rf):
     table = RecordsPage(rows=[], number=120, page_size=50, count=10000, capped=True, sort="-started")
     html = render_to_string("records/_results.html", {"table": table, "sort_links": {}}, rf.get(URL))
     assert "of 10,000+ calls" in html and "Page 120 of 200+" in html
+
+
+# --- Dates that cannot be applied ------------------------------------------------------------
+# From and To go together: when either is wrong, or To is before From, neither is applied (not
+# one of them alone), the default last 7 days are shown and the page says which days those are.
+
+
+@pytest.fixture
+def recent_and_older(asha):
+    """One call yesterday (in the default last 7 days), one 15 days ago (outside them)."""
+
+    def days_ago(days: int) -> datetime:
+        return datetime.combine(timezone.localdate() - timedelta(days=days), datetime.min.time(), IST).replace(hour=10)
+
+    return {
+        "recent": make_record(agent=asha, started_at=days_ago(1)),
+        "older": make_record(agent=asha, started_at=days_ago(15)),
+    }
+
+
+def default_range_note() -> str:
+    today = timezone.localdate()
+    first = today - timedelta(days=6)
+    return f"Showing the last 7 days instead: {first:%d %b %Y} – {today:%d %b %Y}."
+
+
+def inconsistent_dates() -> list[dict]:
+    today = timezone.localdate()
+    day = lambda days: (today - timedelta(days=days)).isoformat()  # noqa: E731
+    return [
+        {"from": day(20), "to": day(25)},  # To before From: From alone used to apply (day 20 onwards)
+        {"from": "20/11/2025", "to": day(10)},  # a From that is no date: To alone used to apply
+        {"from": day(20), "to": "0001-01-01"},  # a To out of range
+    ]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx-partial"])
+def test_inconsistent_dates_apply_neither_and_say_which_days_are_shown(recent_and_older, supervisor_client, htmx):
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "records-results"} if htmx else {}
+    for dates in inconsistent_dates():
+        response = supervisor_client.get(URL, dates, **headers)
+        assert rows(response) == [recent_and_older["recent"].call_id], dates
+        assert len(filter_errors(response)) == 1
+        html = response.content.decode()
+        assert f'<p class="muted" id="filter-dates-shown">{default_range_note()}</p>' in html
+        assert f'value="{dates["from"]}"' in html or htmx  # what was typed stays in the form, to correct
+
+    fine = supervisor_client.get(URL, {"from": inconsistent_dates()[0]["from"], "to": ""}, **headers)
+    assert len(rows(fine)) == 2 and "filter-dates-shown" not in fine.content.decode()
+
+
+def test_the_charts_and_the_export_show_the_same_days_as_the_table(recent_and_older, supervisor_client):
+    import csv
+    import io
+
+    for dates in inconsistent_dates():
+        assert supervisor_client.get("/calls/records/charts/", dates).json()["total"] == 1, dates
+        text = b"".join(supervisor_client.get("/calls/records/export.csv", dates).streaming_content).decode()
+        assert [r["call_id"] for r in csv.DictReader(io.StringIO(text[1:]))] == [recent_and_older["recent"].call_id]
