@@ -330,3 +330,22 @@ def test_on_the_workspace_an_inbound_call_shows_by_itself_and_lands_in_today_whe
     expect(today).to_contain_text("(inbound)", timeout=10000)  # the lists follow, no reload
     expect(page.locator("#wrap-note")).to_have_value("typed while talking")
     assert page.console_errors == []
+
+
+def test_a_note_being_typed_survives_a_reload_until_it_is_saved(page, live_server, smartflo, team):
+    sign_in(page, live_server, "asha")
+    page.goto(live_server.url + "/calls/")
+    smartflo.set_scenario("9812345678", ring_seconds=1, hold=True)
+    smartflo.ring_agent(caller_id_number="9812345678", agent="1001")
+    expect(page.locator("#panel #call-status")).to_have_text("On the call", timeout=10000)
+    page.fill("#wrap-note", "Half-written: customer wants")
+    page.reload()
+    expect(page.locator("#wrap-note")).to_have_value("Half-written: customer wants", timeout=10000)
+    expect(page.locator(".draft-restored")).to_contain_text("unsaved note is back")
+    page.fill("#wrap-note", "Customer wants a callback on Monday")
+    with page.expect_response(lambda r: "/wrap-up/" in r.url):
+        page.click("#save-note")
+    page.reload()
+    expect(page.locator("#wrap-note")).to_have_value("Customer wants a callback on Monday", timeout=10000)
+    expect(page.locator(".draft-restored")).to_have_count(0)  # saved: nothing to bring back
+    assert page.console_errors == []
