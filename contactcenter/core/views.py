@@ -18,6 +18,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from agents.models import Agent
 from contactcenter.core.exceptions import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE, database_unavailable
 
 
@@ -84,11 +85,21 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
     return response
 
 
+def _display_name(user) -> str:
+    """What to call the person: their full name, else the name of the agent their sign-in is
+    linked to, else their username."""
+    name = user.get_full_name().strip()
+    if not name:
+        name = (Agent.objects.filter(user=user).values_list("name", flat=True).first() or "").strip()
+    return name or user.get_username()
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: who you are, where Smartflo is, and where to go next."""
     base_url = settings.SMARTFLO_BASE_URL
     context = {
+        "display_name": _display_name(request.user),
         "smartflo_host": urlsplit(base_url).netloc,
         "is_sandbox": urlsplit(base_url).hostname in ("127.0.0.1", "localhost"),
     }

@@ -182,3 +182,201 @@ def test_tables_fit_a_desktop_without_scrolling(page, live_server, missed_calls,
     page.goto(live_server.url + path)
     expect(page.locator(ready).last).to_be_visible(timeout=10000)
     assert [box for box in page.evaluate(SCROLL_BOXES) if box["overflows"]] == [], "a table scrolls at 1280 px"
+
+
+# --- Notes, long values and the boxes fixed over the page ------------------------------------
+
+# A note that is one 60-character token (Today shows 60 characters whole), and notes in words.
+LONG_URL = "https://pay.example.com/r/MJQXGZJTGNQWKZLMNRXXEZLTMVZXI4TFNZ"
+NOTES = (
+    LONG_URL,
+    "Wants a refund for the March invoice; promised a call back on Monday after checking with billing.",
+    "",
+    "Asked about plan B and the family add-on; sending the brochure by email.",
+)
+
+
+@pytest.fixture
+def noted_day(busy_day):
+    """Asha's Today and the customer's History with notes (one a long URL), inbound calls among
+    them, and enough rows that the page scrolls."""
+    from agents.models import Agent
+    from calls.models import Disposition, RingingAlert
+
+    asha = Agent.objects.get(name="Asha Rao")
+    interested = Disposition.objects.get_or_create(label="Interested")[0]
+    now = timezone.now()
+    for i in range(8):
+        note = NOTES[i % len(NOTES)]
+        call = OutboundCall.objects.create(
+            agent=asha, requested_by=asha.user, destination="+919876543210", call_id=f"noted-{i}", status="completed",
+            note=note, disposition=interested if note else None,
+        )  # fmt: skip
+        OutboundCall.objects.filter(pk=call.pk).update(requested_at=now - timedelta(minutes=10 + i))
+    RingingAlert.objects.create(
+        agent=asha, call_id="in-noted", caller_number="+919876543210", direction="inbound",
+        cleared_at=now - timedelta(minutes=5), cleared_reason="answered", answered_at=now - timedelta(minutes=5),
+        ended_at=now - timedelta(minutes=4), note=NOTES[1], disposition=interested,
+    )  # fmt: skip
+    return asha
+
+
+def on_a_call(asha, *, ringing: bool = False) -> None:
+    """Asha is on an inbound call (the "On a call" box on her pages); `ringing`: another rings."""
+    from calls.models import RingingAlert
+
+    now = timezone.now()
+    RingingAlert.objects.create(
+        agent=asha, call_id="in-live", caller_number="+919812345603", direction="inbound",
+        cleared_at=now, cleared_reason="answered", answered_at=now,
+    )  # fmt: skip
+    if ringing:
+        RingingAlert.objects.create(
+            agent=asha, call_id="in-ringing", caller_number="+919812345601", direction="inbound"
+        )
+
+
+# The note cells (the column headed "Note") of the table headed `heading`, and the Add/Edit note
+# buttons of its rows: their boxes, and where the table's visible box ends.
+NOTE_CELLS = """(heading) => {
+  const section = Array.from(document.querySelectorAll("main section"))
+    .find(s => s.querySelector("h1, h2").textContent.trim().startsWith(heading));
+  const table = section.querySelector("table.grid");
+  const column = Array.from(table.querySelectorAll("thead th")).findIndex(th => th.textContent.trim() === "Note");
+  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; };
+  const inner = section.getBoundingClientRect();
+  const padding = parseFloat(getComputedStyle(section).paddingRight);
+  return {
+    notes: Array.from(table.querySelectorAll("tbody tr")).map(row => box(row.children[column])),
+    buttons: Array.from(table.querySelectorAll("tbody button")).map(box),
+    table: box(table),
+    card: {left: inner.left, right: inner.right - padding},
+    scrollWidth: table.scrollWidth,
+  };
+}"""
+
+NOTE_PAGES = pytest.mark.parametrize(
+    ("path", "heading"),
+    [("/calls/", "Today"), ("/calls/history/?number=9876543210", "Calls with")],
+    ids=["today", "history"],
+)
+
+
+@NOTE_PAGES
+def test_notes_wrap_on_a_phone(page, live_server, noted_day, path, heading, request):
+    """At 390 px a note is neither one long line (Add/Edit note screens away) nor one word a line."""
+    sign_in(page, live_server, "asha")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + path)
+    expect(page.locator("main table.grid .badge").first).to_be_visible(timeout=10000)
+    cells = page.evaluate(NOTE_CELLS, heading)
+    table = page.locator(f"main section:has(:is(h1, h2):text-matches('^{heading}')) table.grid")
+    table.evaluate("table => { table.scrollLeft = table.scrollWidth; }")  # its last columns, for the eye
+    table.screenshot(path=str(SCREENSHOTS / f"notes-{request.node.callspec.id}-390.png"))
+    widths = [round(cell["width"]) for cell in cells["notes"]]
+    # Add/Edit note is less than a screen's scroll of the table away (it was two and more).
+    if heading == "Today":
+        reach = max(button["right"] for button in cells["buttons"]) - cells["table"]["right"]
+        assert reach < 390, f"Edit note is {reach:.0f} px to the right of the screen (note cells {widths})"
+    assert max(widths) <= 240, f"a note cell runs wide instead of wrapping: {widths}"
+    assert min(widths) >= 140, f"a note squeezed to a word a line: {widths}"
+    # Only the link, a single 60-character token, may be split across lines (and "add-on" after its hyphen).
+    assert {word for word in page.evaluate(BROKEN_WORDS) if "-" not in word} <= {LONG_URL}
+    assert page.evaluate(WRAPPED_VALUES) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page itself scrolls sideways"
+
+
+@NOTE_PAGES
+@pytest.mark.parametrize("width", [1280, 1600])
+def test_a_long_unbroken_note_wraps_inside_its_card(page, live_server, noted_day, path, heading, width):
+    sign_in(page, live_server, "asha")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + path)
+    expect(page.locator("main table.grid .badge").first).to_be_visible(timeout=10000)
+    cells = page.evaluate(NOTE_CELLS, heading)
+    assert cells["table"]["right"] <= cells["card"]["right"] + 0.5, cells
+    assert cells["scrollWidth"] <= cells["table"]["right"] - cells["table"]["left"] + 0.5, "the table scrolls"
+    assert [b for b in cells["buttons"] if b["right"] > cells["card"]["right"] + 0.5] == [], "a button sticks out"
+    assert set(page.evaluate(BROKEN_WORDS)) <= {LONG_URL}, "words other than the URL were split"
+
+
+# The boxes that float over the page: the pop-up of a call ringing, the "On a call" box, the
+# recording player.
+FLOATING = ".popup, .oncall, .player:not([hidden])"
+
+# The last row of each table with the page scrolled to its end, against each floating box: a row
+# must clear every box.
+COVERED_ROWS = """(floating) => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  const boxes = Array.from(document.querySelectorAll(floating)).map(el => el.getBoundingClientRect());
+  const covered = [];
+  for (const table of document.querySelectorAll("main table.grid")) {
+    const row = table.querySelector("tbody tr:last-child").getBoundingClientRect();
+    for (const box of boxes) {
+      if (row.bottom > box.top && row.top < box.bottom && row.right > box.left && row.left < box.right)
+        covered.push({row: [row.top, row.bottom], box: [box.top, box.bottom]});
+    }
+  }
+  return {boxes: boxes.length, covered};
+}"""
+
+# The header's controls (links, Sign out) and the headings at the top of the page ("Dial",
+# "Current call") under a floating box, the page scrolled to its top. (A box at the bottom of
+# the screen may float over what is there: COVERED_ROWS shows it can be scrolled clear.)
+COVERED_CONTROLS = """(floating) => {
+  window.scrollTo(0, 0);
+  const boxes = Array.from(document.querySelectorAll(floating)).map(el => el.getBoundingClientRect());
+  const headings = Array.from(document.querySelectorAll("main h1, main h2"))
+    .filter(h => h.getBoundingClientRect().top < 300);
+  return Array.from(document.querySelectorAll(".topbar a, .topbar button")).concat(headings).filter(el => {
+    const r = el.getBoundingClientRect();
+    return boxes.some(box => r.bottom > box.top && r.top < box.bottom && r.right > box.left && r.left < box.right);
+  }).map(el => el.textContent.trim());
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("ringing", [False, True], ids=["on-a-call", "on-a-call-and-ringing"])
+@pytest.mark.parametrize(
+    "path", ["/calls/", "/calls/history/?number=9876543210"], ids=["workspace", "history"]
+)  # History ends with its table; the workspace with Today, then Recent customers
+def test_nothing_stays_hidden_under_the_call_boxes(page, live_server, noted_day, path, width, ringing, request):
+    on_a_call(noted_day, ringing=ringing)
+    sign_in(page, live_server, "asha")
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(live_server.url + path)
+    expect(page.locator(".oncall")).to_be_visible(timeout=10000)
+    expect(page.locator(".popup")).to_have_count(1 if ringing else 0)
+    result = page.evaluate(COVERED_ROWS, FLOATING)
+    page.screenshot(path=str(SCREENSHOTS / f"call-boxes-{request.node.callspec.id}.png"))
+    assert result["boxes"] == (2 if ringing else 1)
+    assert result["covered"] == [], "a table's last row stays under a call box at the end of the page"
+    assert page.evaluate(COVERED_CONTROLS, FLOATING) == [], "a call box covers the header or a heading at the top"
+    page.screenshot(path=str(SCREENSHOTS / f"call-boxes-{request.node.callspec.id}-top.png"))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_recording_player_leaves_the_last_row_visible(page, live_server, busy_day, width, request):
+    sign_in(page, live_server, "sup")
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(live_server.url + "/calls/records/")
+    expect(page.locator("#records-results tr[data-call-id]").first).to_be_visible(timeout=10000)
+    page.evaluate("document.getElementById('player-label').textContent = '26 Nov, 00:55 · +919488031594'")
+    page.evaluate("document.getElementById('player').hidden = false")  # as a Play button shows it
+    result = page.evaluate(COVERED_ROWS, FLOATING)
+    page.screenshot(path=str(SCREENSHOTS / f"player-{request.node.callspec.id}.png"))
+    assert result["boxes"] == 1
+    assert result["covered"] == [], "the last record stays under the player"
+    box = page.locator("#player").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"the player runs off the screen: {box}"
+    expect(page.locator("#player-close")).to_be_in_viewport(ratio=1)
+
+
+def test_call_buttons_look_the_same_on_calls_and_history(page, live_server, busy_day):
+    sign_in(page, live_server, "asha")
+    style = "el => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderColor, s.color]; }"
+    page.goto(live_server.url + "/calls/")
+    on_calls = page.locator("#dial button.call").evaluate(style)
+    page.goto(live_server.url + "/calls/history/?number=9876543210")
+    on_history = page.locator("main .toolbar a:has-text('Call')").evaluate(style)
+    assert on_history == on_calls == ["rgb(18, 128, 92)", "rgb(18, 128, 92)", "rgb(255, 255, 255)"]
