@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 
@@ -9,6 +10,12 @@ from django.utils import timezone
 
 # An answered inbound call whose hang-up event never came stops counting as "on a call" then.
 INBOUND_ON_CALL_LIMIT = timedelta(hours=4)
+
+
+def wrap_up_version(note: str, disposition_id: int | None) -> str:
+    """A short fingerprint of a call's note and disposition: a wrap-up form carries the one it
+    was opened with, so a save over a note changed elsewhere since is refused, not lost."""
+    return hashlib.sha256(f"{disposition_id or ''}\n{note}".encode()).hexdigest()[:16]
 
 
 class CallStatus(models.TextChoices):
@@ -100,6 +107,10 @@ class OutboundCall(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def wrap_up_version(self) -> str:
+        return wrap_up_version(self.note, self.disposition_id)
 
     @property
     def is_final(self) -> bool:
@@ -213,6 +224,10 @@ class RingingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"ringing {self.call_id} at {self.agent_id}"
+
+    @property
+    def wrap_up_version(self) -> str:
+        return wrap_up_version(self.note, self.disposition_id)
 
     @property
     def is_live(self) -> bool:

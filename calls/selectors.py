@@ -121,6 +121,8 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
         .values_list("call_id", "caller_number", "started_at")[:limit]
     )
     inbound = {call_id: (number, at) for call_id, number, at in rang}
+    for call_id in _answered_elsewhere(list(inbound)):  # someone took it after all
+        del inbound[call_id]
     inbound.update({call_id: (number, at) for call_id, number, at in records})
     outbound = (
         OutboundCall.objects.filter(handled_by(agent), status=CallStatus.MISSED)
@@ -136,6 +138,18 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
 def _missed_here(alerts: QuerySet[RingingAlert]) -> QuerySet[RingingAlert]:
     """Inbound calls that rang and ended with nobody answering (per the call events)."""
     return alerts.filter(answered_at__isnull=True, cleared_reason="ended").exclude(caller_number="")
+
+
+def _answered_elsewhere(call_ids: list[str]) -> set[str]:
+    """Of calls the events left unanswered at an agent, those answered after all: by a colleague
+    (a ring group), or per Smartflo's synced record (a hang-up event that came before the answer)."""
+    from calls.models import CallRecord, CallRecordStatus
+
+    if not call_ids:
+        return set()
+    answered = RingingAlert.objects.filter(call_id__in=call_ids, answered_at__isnull=False)
+    synced = CallRecord.objects.filter(call_id__in=call_ids).exclude(status=CallRecordStatus.MISSED)
+    return set(answered.values_list("call_id", flat=True)) | set(synced.values_list("call_id", flat=True))
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,7 @@ class CallRow:
     def placed(cls, call: OutboundCall, viewer: Agent | None = None) -> CallRow:
         """`viewer`: the agent whose list it is; a live call they passed on is over for them."""
         status, label, live = call.status, call.get_status_display(), call.is_live
-        if live and viewer is not None and call.transferred_to_id not in (None, viewer.pk):
+        if viewer is not None and call.transferred_to_id not in (None, viewer.pk):  # they passed it on
             status, label, live = CallStatus.COMPLETED, f"Transferred to {call.transferred_to.name}", False
         return cls(call.pk, False, call.destination, call.requested_at, status, label, call.disposition, call.note,
                    live, call.agent.name)  # fmt: skip
@@ -205,7 +219,11 @@ def customer_history(*, user, number: str, limit: int = 100) -> list[CallRow]:
     placed = calls_visible_to(user).filter(destination=number).order_by("-requested_at")[:limit]
     inbound = inbound_visible_to(user).filter(caller_number__in=variants)
     answered = inbound.filter(answered_at__isnull=False).order_by("-answered_at")[:limit]
-    missed = {c.call_id: c for c in _missed_here(inbound).order_by("started_at")[:limit]}  # once per call
+    missed = {}
+    for call in _missed_here(inbound).order_by("-started_at")[:limit]:  # the newest, once per call
+        missed.setdefault(call.call_id, call)
+    for call_id in _answered_elsewhere(list(missed)):
+        del missed[call_id]
     rows = [CallRow.placed(c) for c in placed] + [CallRow.answered(c) for c in answered]
     return _newest(rows + [CallRow.missed(c) for c in missed.values()], limit)
 

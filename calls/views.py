@@ -200,12 +200,19 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
         problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
         return _panel(request, call, error=" ".join(problems), note_text=typed)
     try:
-        call_wrap_up(call=call, note=form.cleaned_data["note"], disposition=form.cleaned_data["disposition"])
+        call = call_wrap_up(call=call, base=request.POST.get("base"), **form.cleaned_data)
     except ValidationError as exc:
+        call.refresh_from_db()  # the form comes back on the note as it is now, with the typed text
         return _panel(request, call, error=" ".join(exc.messages), note_text=typed)
     if not request.headers.get("HX-Request"):
         messages.success(request, "Note saved.")
-    return _panel(request, call)
+    return _saved(_panel(request, call))
+
+
+def _saved(response: HttpResponse) -> HttpResponse:
+    """A wrap-up was saved: the page drops the draft it kept of that note."""
+    response["HX-Trigger"] = ", ".join(filter(None, [response.get("HX-Trigger"), "note-saved"]))
+    return response
 
 
 def _inbound_panel(
@@ -296,14 +303,15 @@ def inbound_wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
         problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
         return _inbound_panel(request, call, error=" ".join(problems), note_text=typed)
     try:
-        inbound_call_wrap_up(call=call, note=form.cleaned_data["note"], disposition=form.cleaned_data["disposition"])
+        call = inbound_call_wrap_up(call=call, base=request.POST.get("base"), **form.cleaned_data)
     except ValidationError as exc:
+        call.refresh_from_db()
         return _inbound_panel(request, call, error=" ".join(exc.messages), note_text=typed)
     if not request.headers.get("HX-Request"):
         messages.success(request, "Note saved.")
     response = _inbound_panel(request, call)
     response["HX-Trigger"] = "call-ended"  # the Today list shows the new note
-    return response
+    return _saved(response)
 
 
 @login_required

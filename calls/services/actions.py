@@ -390,17 +390,27 @@ def call_supervise(
             smartflo.close()
 
 
-def _check_wrap_up(note: str, disposition: Disposition | None) -> None:
+def _check_wrap_up(call: OutboundCall | RingingAlert, note: str, disposition: Disposition | None, base: str | None):
+    """`call` is locked; `base`: the version of the note the form was opened with (None: no check)."""
     if disposition is not None and not disposition.active:
         raise ValidationError({"disposition": ["This disposition is no longer offered."]})
     if len(note) > 5000:
         raise ValidationError({"note": ["Keep the note under 5,000 characters."]})
+    if base is not None and base != call.wrap_up_version:  # a colleague, or another tab, saved it since
+        saved = f"“{call.note}”" if call.note else "empty"
+        raise ValidationError(
+            f"This note was changed elsewhere since you opened it; it is now {saved}. "
+            "Your text is kept below: check it and save again."
+        )
 
 
 @transaction.atomic
-def call_wrap_up(*, call: OutboundCall, note: str, disposition: Disposition | None) -> OutboundCall:
+def call_wrap_up(
+    *, call: OutboundCall, note: str, disposition: Disposition | None, base: str | None = None
+) -> OutboundCall:
     """Save the agent's note and disposition (any time; typically once the call has ended)."""
-    _check_wrap_up(note, disposition)
+    call = OutboundCall.objects.select_for_update().get(pk=call.pk)
+    _check_wrap_up(call, note, disposition, base)
     call.note = note.strip()
     call.disposition = disposition
     call.save(update_fields=["note", "disposition", "updated_at"])
@@ -428,16 +438,26 @@ def inbound_call_transfer(*, call: RingingAlert, to_agent: Agent, client: Smartf
         raise ApplicationError("Only a call in progress can be transferred.", code="call_not_live", status_code=409)
     if to_agent.pk == call.agent_id:
         raise ValidationError({"agent": ["The call is already with you."]})
-    call_transfer(call_id=call.call_id, to_agent=to_agent, client=client)
+    try:
+        call_transfer(call_id=call.call_id, to_agent=to_agent, client=client)
+    except ApplicationError as exc:
+        if exc.code == "call_not_found":  # Smartflo has no such live call: it is over, as for a hang-up
+            RingingAlert.objects.filter(pk=call.pk, ended_at__isnull=True).update(ended_at=timezone.now())
+            raise ApplicationError("This call had already ended.", code="call_ended", status_code=409) from exc
+        raise
     call.refresh_from_db()
     return call
 
 
-def inbound_call_wrap_up(*, call: RingingAlert, note: str, disposition: Disposition | None) -> RingingAlert:
+@transaction.atomic
+def inbound_call_wrap_up(
+    *, call: RingingAlert, note: str, disposition: Disposition | None, base: str | None = None
+) -> RingingAlert:
     """The same for an inbound call the agent answered (during the call or after it)."""
+    call = RingingAlert.objects.select_for_update().get(pk=call.pk)
     if call.answered_at is None:
         raise ValidationError("This call was not answered here: there is nothing to note.")
-    _check_wrap_up(note, disposition)
+    _check_wrap_up(call, note, disposition, base)
     call.note = note.strip()
     call.disposition = disposition
     call.save(update_fields=["note", "disposition"])

@@ -182,8 +182,12 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
             agent = _agent_for(data.get("answered_agent_number") or data.get("agent_number", ""))
             on_call = alerts.filter(answered_at__isnull=True).exclude(cleared_reason="ended")
             if agent is not None:
-                if not on_call.filter(agent=agent).update(answered_at=now) and not alerts.filter(agent=agent).exists():
-                    inbound_call_moved(call_id=call_id[:64], to_agent=agent)  # with an agent it never rang: transferred
+                if alerts.filter(agent=agent, transferred_to__isnull=False).exists():
+                    return  # a late word of the answer of an agent who has since passed the call on
+                on_call.filter(agent=agent).update(answered_at=now)
+                # Answered by an agent while a colleague is on it: a transfer (whether or not it
+                # rang at them first); else nothing moves.
+                inbound_call_moved(call_id=call_id[:64], to_agent=agent)
             elif len(rung := list(alerts.values_list("pk", flat=True)[:2])) == 1:
                 on_call.filter(pk=rung[0]).update(answered_at=now)  # it rang one agent only: theirs
             else:  # a ring group, and the event does not say who: nobody gets the call (and its note)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from agents.models import Agent
 from agents.services import agent_sync
-from calls.models import Disposition, OutboundCall
+from calls.models import Disposition, OutboundCall, RingingAlert
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.helpers import sign_in
 
@@ -348,4 +348,14 @@ def test_a_note_being_typed_survives_a_reload_until_it_is_saved(page, live_serve
     page.reload()
     expect(page.locator("#wrap-note")).to_have_value("Customer wants a callback on Monday", timeout=10000)
     expect(page.locator(".draft-restored")).to_have_count(0)  # saved: nothing to bring back
+
+    # A draft over a note saved elsewhere since (another tab, a colleague) does not replace it.
+    page.fill("#wrap-note", "Draft from this tab")
+    RingingAlert.objects.update(note="Saved in another tab")
+    page.reload()
+    expect(page.locator("#wrap-note")).to_have_value("Saved in another tab", timeout=10000)
+    expect(page.locator(".draft-restored")).to_contain_text("not put back")
+    expect(page.locator(".draft-restored")).to_contain_text("Draft from this tab")
+    page.reload()
+    expect(page.locator(".draft-restored")).to_have_count(0)  # said once, then dropped
     assert page.console_errors == []

@@ -101,7 +101,7 @@ def test_the_note_and_disposition_are_saved_during_the_call_and_after(asha_clien
     response = asha_client.post(
         f"/calls/inbound/{call.pk}/wrap-up/", {"note": "  asked about plans ", "disposition": interested.pk}, **HX
     )
-    assert "Saved." in response.content.decode() and response["HX-Trigger"] == "call-ended"
+    assert "Saved." in response.content.decode() and response["HX-Trigger"] == "call-ended, note-saved"
     call.refresh_from_db()
     assert (call.note, call.disposition) == ("asked about plans", interested)
 
@@ -416,3 +416,98 @@ def test_a_call_that_rang_and_ended_unanswered_is_missed_at_once_then_listed_onc
     html = asha_client.get("/calls/").content.decode()
     missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
     assert missed.count("+919812399999</a>") == 1
+
+
+def test_a_transfer_to_a_colleague_it_had_rung_too_still_moves_the_call(asha, vikram):
+    ring = {"call_id": "1700000000.000031", "direction": "inbound", "caller_id_number": "+919812345678"}
+    for agent in (asha, vikram):  # a ring group
+        _event({**ring, "event": "agent_ringing", "call_status": "ringing", "agent_number": agent.follow_me_number})
+    _event(
+        {**ring, "event": "agent_answered", "call_status": "answered", "answered_agent_number": asha.follow_me_number}
+    )
+    _event(
+        {**ring, "event": "transferred", "call_status": "answered", "answered_agent_number": vikram.follow_me_number}
+    )
+    hers, theirs = RingingAlert.objects.get(agent=asha), RingingAlert.objects.get(agent=vikram)
+    assert hers.transferred_to == vikram and not hers.is_live and theirs.is_live
+
+
+def test_the_passing_agents_today_row_keeps_saying_transferred_after_the_call_ends(asha_client, asha, vikram):
+    OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, transferred_to=vikram, destination="+919876543210",
+        status=CallStatus.COMPLETED,
+    )  # fmt: skip
+    today = asha_client.get("/calls/").content.decode().split("<h2>Today</h2>")[1]
+    assert "Transferred to Vikram Singh" in today and "Completed" not in today
+
+
+def test_transferring_a_call_smartflo_no_longer_has_says_it_ended(asha_client, asha, vikram, smartflo):
+    call = inbound_live(smartflo, asha)
+    smartflo.hangup(call.call_id)
+    html = asha_client.post(f"/calls/inbound/{call.pk}/transfer/", {"agent": vikram.pk}, **HX).content.decode()
+    assert "This call had already ended." in html and "Ended" in html
+    call.refresh_from_db()
+    assert call.ended_at is not None and call.transferred_to is None
+    assert not RingingAlert.objects.filter(agent=vikram).exists()
+
+
+@pytest.mark.parametrize("kind", ["placed", "inbound"])
+def test_a_save_over_a_note_changed_elsewhere_is_refused_and_keeps_both(asha_client, vikram_client, asha, vikram, kind):
+    if kind == "placed":  # Asha passed it to Vikram; both may write its note
+        call = OutboundCall.objects.create(
+            requested_by=asha.user, agent=asha, transferred_to=vikram, destination="+919876543210",
+            status=CallStatus.COMPLETED,
+        )  # fmt: skip
+        url, other = f"/calls/{call.pk}/", vikram_client
+    else:  # the same agent in two tabs
+        call = answered(asha)
+        url, other = f"/calls/inbound/{call.pk}/", asha_client
+    opened = asha_client.get(url + "panel/", **HX).content.decode()
+    base = re.search(r'name="base" value="(\w+)"', opened).group(1)
+    other_base = re.search(r'name="base" value="(\w+)"', other.get(url + "panel/", **HX).content.decode()).group(1)
+    saved = other.post(url + "wrap-up/", {"note": "refunded", "base": other_base}, **HX)
+    assert "note-saved" in saved["HX-Trigger"]
+
+    refused = asha_client.post(url + "wrap-up/", {"note": "customer wants refund", "base": base}, **HX)
+    html = refused.content.decode()
+    assert "changed elsewhere" in html and "“refunded”" in html and "customer wants refund</textarea>" in html
+    assert "note-saved" not in refused.get("HX-Trigger", "")
+    call.refresh_from_db()
+    assert call.note == "refunded"  # not lost
+    new_base = re.search(r'name="base" value="(\w+)"', html).group(1)  # the form is now on the saved note
+    asha_client.post(url + "wrap-up/", {"note": "refunded; wanted a refund", "base": new_base}, **HX)
+    call.refresh_from_db()
+    assert call.note == "refunded; wanted a refund"
+
+
+def test_a_call_answered_after_all_is_not_missed(asha_client, asha, vikram, supervisor_client):
+    from calls.models import CallRecord
+
+    ring = {"call_id": "1700000000.000041", "direction": "inbound", "caller_id_number": "+919812388888"}
+    _event({**ring, "event": "agent_ringing", "call_status": "ringing", "agent_number": asha.follow_me_number})
+    _event({**ring, "event": "hangup", "call_status": "missed", "hangup_cause": "NO_ANSWER"})
+    assert "+919812388888" in asha_client.get("/calls/").content.decode()
+    now = timezone.now()  # Smartflo's record says it was answered (the hang-up event came first)
+    synced = {"started_at": now, "first_synced_at": now, "synced_at": now, "client_number": "+919812388888"}
+    CallRecord.objects.create(call_id=ring["call_id"], direction="inbound", status="answered", agent=asha, **synced)
+    assert "+919812388888" not in asha_client.get("/calls/").content.decode()
+
+    group = {"call_id": "1700000000.000042", "direction": "inbound", "caller_id_number": "+919812377777"}
+    RingingAlert.objects.create(
+        agent=asha, call_id=group["call_id"], caller_number="+919812377777", cleared_at=now, cleared_reason="ended"
+    )  # fmt: skip  (her ring, unanswered)
+    answered(vikram, call_id=group["call_id"], caller_number="+919812377777")  # Vikram took it
+    assert "+919812377777" not in asha_client.get("/calls/").content.decode()
+    history = supervisor_client.get("/calls/history/?number=9812377777").content.decode()
+    assert "Missed" not in history and "Answered" in history
+
+
+def test_the_history_keeps_the_newest_missed_calls(asha_client, asha):
+    now = timezone.now()
+    for i in range(105):
+        alert = RingingAlert.objects.create(agent=asha, call_id=f"1700000001.{i:06d}", caller_number="+919812366666",
+                                            cleared_at=now, cleared_reason="ended")  # fmt: skip
+        RingingAlert.objects.filter(pk=alert.pk).update(started_at=now - timedelta(minutes=i))
+    html = asha_client.get("/calls/history/?number=9812366666").content.decode()
+    assert html.count("Missed") == 100
+    assert (now - timedelta(minutes=0)).astimezone(timezone.get_current_timezone()).strftime("%H:%M") in html

@@ -300,6 +300,10 @@ def test_a_call_she_transferred_is_no_longer_hers_to_end_but_she_can_note_it_and
     refused = asha_client.post(f"/calls/{call.pk}/transfer/", {"agent": asha.pk}, **HX).content.decode()
     assert "This call is with Vikram Singh now." in refused
     assert [c["agent_name"] for c in smartflo.live_calls()] == ["Vikram Singh"]  # nothing reached Smartflo
+    for action, body in (("hangup", {}), ("transfer", {"agent": asha.pk})):  # nor through the API
+        api = asha_client.post(f"/api/v1/calls/{call.call_id}/{action}/", body, content_type="application/json")
+        assert (api.status_code, api.json()["code"]) == (409, "call_transferred"), api.content
+    assert [c["agent_name"] for c in smartflo.live_calls()] == ["Vikram Singh"]
 
     html = asha_client.get("/calls/").content.decode()
     assert "No call in progress" in html and "Transferred to Vikram Singh" in html and "Add note" in html
