@@ -220,6 +220,7 @@ class RingingAlert(models.Model):
             models.Index(fields=["started_at"], name="ringingalert_started"),  # the retention purge
             models.Index(fields=["disposition"], name="ringingalert_disposition"),  # built online (0008)
             models.Index(fields=["caller_number", "-answered_at"], name="ringingalert_caller"),  # history
+            models.Index(fields=["call_id"], name="ringingalert_call"),  # call events, the export (0009)
         ]
 
     def __str__(self) -> str:

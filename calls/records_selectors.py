@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -31,6 +32,7 @@ from calls.models import (
     CallRecordStatus,
     CallRecordSyncRun,
     CallRecordSyncRunStatus,
+    RingingAlert,
     minutes_seconds,
 )
 from calls.selectors import agent_for_user
@@ -516,6 +518,10 @@ EXPORT_COLUMNS = (
     ("broadcast_id", "broadcast_id"),
     ("custom_identifier", "custom_identifier"),
     ("has_recording", "recording_url"),
+    # The agents' wrap-up: of our call (the record's OutboundCall), or of the inbound call each
+    # agent answered (looked up per chunk).
+    ("disposition", "outbound_call__disposition__label"),
+    ("note", "outbound_call__note"),
 )
 EXPORT_CHUNK_ROWS = 2000
 
@@ -534,18 +540,49 @@ def call_record_export_rows(*, scope: RecordScope, filters: RecordFilters) -> It
     records = call_records_filter(call_records_visible_to(scope), filters).order_by("-started_at", "-id")
     fields = [name for _, name in EXPORT_COLUMNS]
     zone = timezone.get_current_timezone()
-    for values in records.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK_ROWS):
-        row = []
-        for (header, _), value in zip(EXPORT_COLUMNS, values, strict=True):
-            if header == "has_recording":
-                row.append("yes" if value else "no")
-            elif isinstance(value, datetime):
-                row.append(value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"))
-            elif value is None:
-                row.append("")
-            else:
-                row.append(_csv_safe(str(value)))
-        yield row
+    rows = records.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK_ROWS)
+    while chunk := list(islice(rows, EXPORT_CHUNK_ROWS)):
+        # Records with no call of ours (its wrap-up columns are NULL): the inbound wrap-ups, at once.
+        wrap_ups = _inbound_wrap_ups([values[0] for values in chunk if values[-1] is None])
+        for values in chunk:
+            if values[-1] is None:
+                values = (*values[:-2], *wrap_ups.get(values[0], ("", "")))
+            yield _export_row(values, zone)
+
+
+def _inbound_wrap_ups(call_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """{call_id: (disposition, note)} of the inbound calls agents answered; after a transfer each
+    agent's, named."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    if call_ids:
+        answered = RingingAlert.objects.filter(call_id__in=call_ids, answered_at__isnull=False).order_by("answered_at")
+        for call_id, agent, disposition, note in answered.values_list(
+            "call_id", "agent__name", "disposition__label", "note"
+        ):
+            found.setdefault(call_id, []).append((agent, disposition or "", note))
+    wrap_ups = {}
+    for call_id, parts in found.items():
+        if len(parts) == 1:
+            wrap_ups[call_id] = parts[0][1:]
+        else:
+            wrap_ups[call_id] = tuple(
+                "; ".join(f"{agent}: {text}" for agent, *texts in parts if (text := texts[i])) for i in (0, 1)
+            )
+    return wrap_ups
+
+
+def _export_row(values: tuple, zone) -> list[str]:
+    row = []
+    for (header, _), value in zip(EXPORT_COLUMNS, values, strict=True):
+        if header == "has_recording":
+            row.append("yes" if value else "no")
+        elif isinstance(value, datetime):
+            row.append(value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"))
+        elif value is None:
+            row.append("")
+        else:
+            row.append(_csv_safe(str(value)))
+    return row
 
 
 def _csv_safe(text: str) -> str:

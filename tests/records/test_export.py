@@ -69,7 +69,36 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(asha, superv
 def test_the_export_query_count_does_not_grow_with_rows(asha, supervisor_client, django_assert_num_queries):
     for i in range(2500):  # more than one fetch chunk
         make_record(agent=asha, started_at=T0 + timedelta(seconds=i))
-    # session, user, groups (scope), agents for the filter, the rows (one cursor, fetched in chunks)
-    with django_assert_num_queries(5):
+    # session, user, groups (scope), agents for the filter, the rows (one cursor, fetched in
+    # chunks), and per chunk of 2,000 rows one query for the agents' notes of inbound calls
+    with django_assert_num_queries(7):
         rows = read_csv(supervisor_client.get(URL, RANGE))
     assert len(rows) == 2500
+
+
+def test_the_export_carries_the_agents_disposition_and_note_both_ways(asha, vikram, supervisor_client):
+    from calls.models import CallStatus, Disposition, OutboundCall, RingingAlert
+
+    interested = Disposition.objects.get(label="Interested")
+    ours = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED,
+        note="=wants plan B", disposition=interested,
+    )  # fmt: skip
+    placed = make_record(agent=asha, started_at=T0, outbound_call=ours)
+    inbound = make_record(agent=asha, started_at=T0 + timedelta(hours=1), direction="inbound")
+    moved = make_record(agent=vikram, started_at=T0 + timedelta(hours=2), direction="inbound")
+    silent = make_record(agent=asha, started_at=T0 + timedelta(hours=3), direction="inbound")
+    now = T0 + timedelta(hours=1)
+    RingingAlert.objects.create(agent=asha, call_id=inbound.call_id, answered_at=now, note="asked about KYC",
+                                disposition=interested)  # fmt: skip
+    RingingAlert.objects.create(agent=asha, call_id=moved.call_id, answered_at=now, note="passed to Vikram",
+                                transferred_to=vikram, ended_at=now)  # fmt: skip
+    RingingAlert.objects.create(agent=vikram, call_id=moved.call_id, answered_at=now + timedelta(minutes=1),
+                                note="sold plan A", disposition=interested)  # fmt: skip
+    RingingAlert.objects.create(agent=asha, call_id=silent.call_id)  # rang, never answered: no wrap-up
+    rows = {r["call_id"]: r for r in read_csv(supervisor_client.get(URL, RANGE))}
+    assert (rows[placed.call_id]["disposition"], rows[placed.call_id]["note"]) == ("Interested", "'=wants plan B")
+    assert (rows[inbound.call_id]["disposition"], rows[inbound.call_id]["note"]) == ("Interested", "asked about KYC")
+    assert rows[moved.call_id]["disposition"] == "Vikram Singh: Interested"
+    assert rows[moved.call_id]["note"] == "Asha Rao: passed to Vikram; Vikram Singh: sold plan A"
+    assert (rows[silent.call_id]["disposition"], rows[silent.call_id]["note"]) == ("", "")
