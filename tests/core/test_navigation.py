@@ -17,7 +17,7 @@ def links(response) -> dict[str, str]:
     html = response.content.decode()
     header = html[html.index('<header class="topbar">') : html.index("</header>")]
     found = {label: href for href, label in re.findall(r'<a href="([^"]+)">([^<]+)</a>', header)}
-    found["Sign out"] = re.search(r'<form method="post" action="([^"]+)" class="signout">', header)[1]
+    found["Sign out"] = re.search(r'<form method="post" action="([^"]+)" class="signout"', header)[1]
     return found
 
 
