@@ -538,24 +538,29 @@ def call_record_export_rows(*, scope: RecordScope, filters: RecordFilters) -> It
     formula are prefixed with a quote (phone numbers in E.164 are left alone).
     """
     records = call_records_filter(call_records_visible_to(scope), filters).order_by("-started_at", "-id")
-    fields = [name for _, name in EXPORT_COLUMNS]
+    # and whose our call is: an agent reads its wrap-up only if it is theirs (placed or passed to them)
+    fields = [name for _, name in EXPORT_COLUMNS] + ["outbound_call__agent_id", "outbound_call__transferred_to_id"]
     zone = timezone.get_current_timezone()
     rows = records.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK_ROWS)
     while chunk := list(islice(rows, EXPORT_CHUNK_ROWS)):
         # Records with no call of ours (its wrap-up columns are NULL): the inbound wrap-ups, at once.
-        wrap_ups = _inbound_wrap_ups([values[0] for values in chunk if values[-1] is None])
-        for values in chunk:
+        wrap_ups = _inbound_wrap_ups([values[0] for values in chunk if values[-3] is None], scope)
+        for *values, placed_by, passed_to in chunk:
             if values[-1] is None:
-                values = (*values[:-2], *wrap_ups.get(values[0], ("", "")))
+                values[-2:] = wrap_ups.get(values[0], ("", ""))
+            elif not scope.supervisor and scope.agent_id not in (placed_by, passed_to):
+                values[-2:] = ("", "")
             yield _export_row(values, zone)
 
 
-def _inbound_wrap_ups(call_ids: list[str]) -> dict[str, tuple[str, str]]:
+def _inbound_wrap_ups(call_ids: list[str], scope: RecordScope) -> dict[str, tuple[str, str]]:
     """{call_id: (disposition, note)} of the inbound calls agents answered; after a transfer each
-    agent's, named."""
+    agent's, named. An agent gets only their own (a colleague's note is theirs to read)."""
     found: dict[str, list[tuple[str, str, str]]] = {}
     if call_ids:
         answered = RingingAlert.objects.filter(call_id__in=call_ids, answered_at__isnull=False).order_by("answered_at")
+        if not scope.supervisor:
+            answered = answered.filter(agent_id=scope.agent_id)
         for call_id, agent, disposition, note in answered.values_list(
             "call_id", "agent__name", "disposition__label", "note"
         ):
@@ -571,7 +576,7 @@ def _inbound_wrap_ups(call_ids: list[str]) -> dict[str, tuple[str, str]]:
     return wrap_ups
 
 
-def _export_row(values: tuple, zone) -> list[str]:
+def _export_row(values: list, zone) -> list[str]:
     row = []
     for (header, _), value in zip(EXPORT_COLUMNS, values, strict=True):
         if header == "has_recording":

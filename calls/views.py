@@ -65,7 +65,7 @@ def _panel(
     a plain form post gets the workspace back with the error as a message."""
     if not request.headers.get("HX-Request") and request.method == "POST":
         if error:
-            messages.error(request, error)
+            messages.error(request, _with_typed(error, note_text, call.note if call else ""))
         return redirect("calls:workspace")
     passed = call is not None and passed_on(call, request.user)
     context = {
@@ -209,6 +209,13 @@ def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     return _saved(_panel(request, call))
 
 
+def _with_typed(error: str, typed: str | None, saved: str) -> str:
+    """Without JavaScript a refused note comes back as a message: it carries what was typed."""
+    if typed and typed.strip() != saved:
+        return f"{error} Your text: “{typed.strip()}”"
+    return error
+
+
 def _saved(response: HttpResponse) -> HttpResponse:
     """A wrap-up was saved: the page drops the draft it kept of that note."""
     response["HX-Trigger"] = ", ".join(filter(None, [response.get("HX-Trigger"), "note-saved"]))
@@ -222,8 +229,8 @@ def _inbound_panel(
     and its wrap-up form, usable during the call. A plain form post gets the workspace back."""
     if not request.headers.get("HX-Request") and request.method == "POST":
         if error:
-            messages.error(request, error)
-        return redirect("calls:workspace")
+            messages.error(request, _with_typed(error, note_text, call.note))
+        return redirect(reverse("calls:workspace") + f"?inbound={call.pk}")
     context = {
         "call": call,
         "error": error,

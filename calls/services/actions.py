@@ -400,7 +400,7 @@ def _check_wrap_up(call: OutboundCall | RingingAlert, note: str, disposition: Di
         saved = f"“{call.note}”" if call.note else "empty"
         raise ValidationError(
             f"This note was changed elsewhere since you opened it; it is now {saved}. "
-            "Your text is kept below: check it and save again."
+            "Your text is kept: check it and save again."
         )
 
 

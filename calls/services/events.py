@@ -179,15 +179,19 @@ def _update_alerts(data: dict[str, str], target: str | None) -> None:
             cleared_at=now, cleared_reason="answered" if answered else "ended"
         )
         if answered:  # the agent who answered is on the call (not if its end came first, out of order)
-            agent = _agent_for(data.get("answered_agent_number") or data.get("agent_number", ""))
+            answerer = data.get("answered_agent_number", "")
+            agent = _agent_for(answerer or data.get("agent_number", ""))
             on_call = alerts.filter(answered_at__isnull=True).exclude(cleared_reason="ended")
             if agent is not None:
-                if alerts.filter(agent=agent, transferred_to__isnull=False).exists():
+                transferred = data.get("event", "").lower() == "transferred"
+                if not transferred and alerts.filter(agent=agent, transferred_to__isnull=False).exists():
                     return  # a late word of the answer of an agent who has since passed the call on
                 on_call.filter(agent=agent).update(answered_at=now)
-                # Answered by an agent while a colleague is on it: a transfer (whether or not it
-                # rang at them first); else nothing moves.
-                inbound_call_moved(call_id=call_id[:64], to_agent=agent)
+                # A transfer, or an answer that names its answerer, while a colleague is on it: the
+                # call moves (to a colleague it rang too, or back). An event naming only the agent
+                # it rang last moves nothing.
+                if transferred or answerer:
+                    inbound_call_moved(call_id=call_id[:64], to_agent=agent)
             elif len(rung := list(alerts.values_list("pk", flat=True)[:2])) == 1:
                 on_call.filter(pk=rung[0]).update(answered_at=now)  # it rang one agent only: theirs
             else:  # a ring group, and the event does not say who: nobody gets the call (and its note)

@@ -129,7 +129,7 @@ def test_a_refused_note_comes_back_as_typed_with_the_reason(asha_client, asha):
 def test_without_javascript_saving_goes_back_to_the_workspace_with_a_message(asha_client, asha):
     call = answered(asha)
     response = asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "plain form"}, follow=True)
-    assert response.redirect_chain[-1][0] == "/calls/"
+    assert response.redirect_chain[-1][0] == f"/calls/?inbound={call.pk}"  # the call's note form again
     assert "Note saved." in response.content.decode()
     call.refresh_from_db()
     assert call.note == "plain form"
@@ -511,3 +511,41 @@ def test_the_history_keeps_the_newest_missed_calls(asha_client, asha):
     html = asha_client.get("/calls/history/?number=9812366666").content.decode()
     assert html.count("Missed") == 100
     assert (now - timedelta(minutes=0)).astimezone(timezone.get_current_timezone()).strftime("%H:%M") in html
+
+
+def test_an_answer_naming_only_the_agent_it_rang_last_does_not_take_the_call(asha, vikram):
+    ring = {"call_id": "1700000000.000051", "direction": "inbound", "caller_id_number": "+919812345678"}
+    for agent in (asha, vikram):
+        _event({**ring, "event": "agent_ringing", "call_status": "ringing", "agent_number": agent.follow_me_number})
+    _event(
+        {**ring, "event": "agent_answered", "call_status": "answered", "answered_agent_number": asha.follow_me_number}
+    )
+    _event({**ring, "event": "customer_answered", "call_status": "answered", "agent_number": vikram.follow_me_number})
+    hers = RingingAlert.objects.get(agent=asha)
+    assert hers.is_live and hers.transferred_to is None  # still Asha's
+
+
+def test_a_transfer_back_seen_in_the_events_returns_the_call(asha, vikram):
+    ring = {"call_id": "1700000000.000052", "direction": "inbound", "caller_id_number": "+919812345678"}
+    _event({**ring, "event": "agent_ringing", "call_status": "ringing", "agent_number": asha.follow_me_number})
+    _event(
+        {**ring, "event": "agent_answered", "call_status": "answered", "answered_agent_number": asha.follow_me_number}
+    )
+    for agent in (vikram, asha):  # to Vikram, and back to Asha
+        _event(
+            {**ring, "event": "transferred", "call_status": "answered", "answered_agent_number": agent.follow_me_number}
+        )
+    hers, his = RingingAlert.objects.get(agent=asha), RingingAlert.objects.get(agent=vikram)
+    assert hers.is_live and hers.transferred_to is None
+    assert his.transferred_to == asha and not his.is_live
+
+
+def test_without_javascript_a_refused_note_comes_back_in_the_message(asha_client, asha):
+    call = answered(asha)
+    base = call.wrap_up_version
+    RingingAlert.objects.filter(pk=call.pk).update(note="saved in another tab")
+    response = asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "my words", "base": base}, follow=True)
+    html = response.content.decode()
+    assert "changed elsewhere" in html and "Your text: “my words”" in html
+    call.refresh_from_db()
+    assert call.note == "saved in another tab"

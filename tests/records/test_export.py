@@ -102,3 +102,23 @@ def test_the_export_carries_the_agents_disposition_and_note_both_ways(asha, vikr
     assert rows[moved.call_id]["disposition"] == "Vikram Singh: Interested"
     assert rows[moved.call_id]["note"] == "Asha Rao: passed to Vikram; Vikram Singh: sold plan A"
     assert (rows[silent.call_id]["disposition"], rows[silent.call_id]["note"]) == ("", "")
+
+
+def test_an_agents_export_carries_only_their_own_wrap_ups(asha, vikram, supervisor_client):
+    from calls.models import CallStatus, OutboundCall, RingingAlert
+
+    moved = make_record(agent=vikram, started_at=T0, direction="inbound")  # Asha passed it to Vikram
+    RingingAlert.objects.create(agent=asha, call_id=moved.call_id, answered_at=T0, note="Asha's private note",
+                                transferred_to=vikram, ended_at=T0)  # fmt: skip
+    RingingAlert.objects.create(agent=vikram, call_id=moved.call_id, answered_at=T0, note="Vikram's note")
+    theirs = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED,
+        note="Asha's call note",
+    )  # fmt: skip
+    not_his = make_record(agent=vikram, started_at=T0 + timedelta(hours=1), outbound_call=theirs)
+    rows = {r["call_id"]: r for r in read_csv(login(vikram.user).get(URL, RANGE))}
+    assert rows[moved.call_id]["note"] == "Vikram's note"
+    assert rows[not_his.call_id]["note"] == ""  # Asha's call, never passed to him
+    everyone = {r["call_id"]: r for r in read_csv(supervisor_client.get(URL, RANGE))}
+    assert everyone[moved.call_id]["note"] == "Asha Rao: Asha's private note; Vikram Singh: Vikram's note"
+    assert everyone[not_his.call_id]["note"] == "Asha's call note"
