@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -244,55 +246,67 @@ def test_a_board_hangup_drops_the_call_from_the_board_at_once(supervisor_client,
     assert "No live calls right now." in answer
 
 
+class HeldPoll:
+    """Another board's poll, in a thread of its own: Smartflo answers it at once, but the answer
+    reaches that board only once `release` is set (or after `hold` seconds)."""
+
+    def __init__(self, monkeypatch, *, hold: float) -> None:
+        from calls import selectors
+
+        self.answered, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=selectors.live_calls_snapshot)
+        real_client, held = selectors.interactive_client, self
+
+        class Client:
+            def __init__(self, client):
+                self.client = client
+
+            def __enter__(self):
+                self.client.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                return self.client.__exit__(*exc)
+
+            def live_calls(self):
+                calls = self.client.live_calls()
+                held.answered.set()
+                held.release.wait(hold)
+                return calls
+
+        def client(**options):
+            made = real_client(**options)
+            return Client(made) if threading.current_thread() is self.thread else made
+
+        monkeypatch.setattr(selectors, "interactive_client", client)
+
+    def start(self) -> None:
+        self.thread.start()
+        assert self.answered.wait(5)
+
+    def finish(self) -> None:
+        self.release.set()
+        self.thread.join(5)
+
+
 def test_a_poll_under_way_during_a_transfer_is_not_served_after_it(
     supervisor, asha_client, smartflo, settings, monkeypatch
 ):
     """Another board's poll that Smartflo answered before the transfer (its answer still on the
     way) must neither hold up the board that transferred nor be served as the board after it."""
-    import threading
-
     from calls import selectors
     from calls.services.actions import call_transfer
 
     settings.LIVE_CALLS_CACHE_SECONDS = 30
     call_id = live_call(asha_client, smartflo)
-    answered, transferred = threading.Event(), threading.Event()
-    real_client = selectors.interactive_client
-
-    class SlowAnswer:
-        """The other board's client: Smartflo has answered, the answer arrives after the transfer."""
-
-        def __init__(self, client):
-            self.client = client
-
-        def __enter__(self):
-            self.client.__enter__()
-            return self
-
-        def __exit__(self, *exc):
-            return self.client.__exit__(*exc)
-
-        def live_calls(self):
-            calls = self.client.live_calls()
-            answered.set()
-            transferred.wait(3)
-            return calls
-
-    other = threading.Thread(target=selectors.live_calls_snapshot)
-    monkeypatch.setattr(
-        selectors,
-        "interactive_client",
-        lambda **kw: SlowAnswer(real_client(**kw)) if threading.current_thread() is other else real_client(**kw),
-    )
+    other = HeldPoll(monkeypatch, hold=3)
     other.start()
-    assert answered.wait(5)
     call_transfer(call_id=call_id, to_agent=Agent.objects.get(name="Vikram Singh"))
     try:
         rows, _ = selectors.live_board(user=supervisor)  # the transferring board: not waiting on the other poll
         assert [r.live.agent_name for r in rows] == ["Vikram Singh"]
     finally:
-        transferred.set()
-        other.join(5)
+        other.finish()
     rows, _ = selectors.live_board(user=supervisor)  # the other poll's late answer is not served
     assert [r.live.agent_name for r in rows] == ["Vikram Singh"]
 
@@ -303,34 +317,11 @@ def test_a_board_waiting_behind_a_poll_when_a_transfer_lands_gets_the_new_calls_
     """Board A polls (its answer slow to come back), board B waits for A's answer, then a
     transfer changes the live calls: A's answer is no longer stored, so B must not wait for it
     (5 s, then "taking long to load") but poll again under the change."""
-    import threading
-    import time
-
     from calls import selectors
     from calls.services.actions import call_transfer
 
     settings.LIVE_CALLS_CACHE_SECONDS = 30
     call_id = live_call(asha_client, smartflo)
-    answered, transferred = threading.Event(), threading.Event()
-    real_client = selectors.interactive_client
-
-    class SlowAnswer:
-        def __init__(self, client):
-            self.client = client
-
-        def __enter__(self):
-            self.client.__enter__()
-            return self
-
-        def __exit__(self, *exc):
-            return self.client.__exit__(*exc)
-
-        def live_calls(self):
-            calls = self.client.live_calls()
-            answered.set()
-            transferred.wait(5)
-            return calls
-
     result = {}
 
     def board_b():
@@ -338,14 +329,8 @@ def test_a_board_waiting_behind_a_poll_when_a_transfer_lands_gets_the_new_calls_
         result["calls"], _ = selectors.live_calls_snapshot()
         result["took"] = time.monotonic() - began
 
-    board_a = threading.Thread(target=selectors.live_calls_snapshot)
-    monkeypatch.setattr(
-        selectors,
-        "interactive_client",
-        lambda **kw: SlowAnswer(real_client(**kw)) if threading.current_thread() is board_a else real_client(**kw),
-    )
+    board_a = HeldPoll(monkeypatch, hold=5)
     board_a.start()
-    assert answered.wait(5)
     waiter = threading.Thread(target=board_b)
     waiter.start()
     time.sleep(0.3)  # B is waiting behind A's lock
@@ -353,8 +338,7 @@ def test_a_board_waiting_behind_a_poll_when_a_transfer_lands_gets_the_new_calls_
         call_transfer(call_id=call_id, to_agent=Agent.objects.get(name="Vikram Singh"))
         waiter.join(8)
     finally:
-        transferred.set()
-        board_a.join(5)
+        board_a.finish()
     assert [c.agent_name for c in result["calls"]] == ["Vikram Singh"]
     assert result["took"] < 3, result["took"]  # not the 5 s wait for an answer that never comes
 
