@@ -74,7 +74,7 @@ def _panel(
         "passed": passed,  # live, but with the colleague they transferred it to: a wrap-up, no actions
         "panel_status": "passed" if passed else (call.status if call else ""),
         "targets": transfer_targets_for(call) if call is not None and not passed else [],
-        "wrap_up": WrapUpForm(initial={"note": call.note, "disposition": call.disposition_id}) if call else None,
+        "dispositions": _dispositions(),
         # A refused note comes back as typed, so nothing the agent wrote is lost.
         "note_text": note_text if note_text is not None else (call.note if call else ""),
     }
@@ -95,7 +95,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
         context["targets"] = transfer_targets_for(data.live)
     elif data.live_inbound is not None:  # an inbound call: its note can be written now
-        context["dispositions"] = WrapUpForm.base_fields["disposition"].queryset.all()
+        context["dispositions"] = _dispositions()
         context["targets"] = transfer_targets(exclude=data.live_inbound.agent) if data.live_inbound.is_live else []
     return render(request, "calls/workspace.html", context)
 
@@ -177,8 +177,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
     if passed_on(call, request.user):
         return _panel(request, call, error=f"This call is with {call.transferred_to.name} now.")
-    form = TransferForm(request.POST)
-    target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
+    target = _transfer_target(request)
     if target is None:
         return _panel(request, call, error="Pick a colleague to transfer to.")
     try:
@@ -194,19 +193,40 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
+    return _save_wrap_up(request, call, call_wrap_up, _panel)
+
+
+def _dispositions():
+    """What a wrap-up form offers: the active dispositions (the form's own choices)."""
+    return WrapUpForm.base_fields["disposition"].queryset.all()
+
+
+def _transfer_target(request: HttpRequest) -> Agent | None:
+    """The colleague a transfer form names, if any."""
+    form = TransferForm(request.POST)
+    return Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
+
+
+def _save_wrap_up(request: HttpRequest, call, save, panel) -> HttpResponse:
+    """A wrap-up form posted, for a call of ours or an inbound call (`save`, the service, and
+    `panel`, what draws its form). A refused note comes back as typed, on the note as it is now.
+    Saved, the workspace refreshes its lists (Today shows the note) and drops its draft."""
     form = WrapUpForm(request.POST)
     typed = request.POST.get("note", "")
     if not form.is_valid():
         problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
-        return _panel(request, call, error=" ".join(problems), note_text=typed)
+        return panel(request, call, error=" ".join(problems), note_text=typed)
     try:
-        call = call_wrap_up(call=call, base=request.POST.get("base"), **form.cleaned_data)
+        call = save(call=call, base=request.POST.get("base"), **form.cleaned_data)
     except ValidationError as exc:
-        call.refresh_from_db()  # the form comes back on the note as it is now, with the typed text
-        return _panel(request, call, error=" ".join(exc.messages), note_text=typed)
+        call.refresh_from_db()
+        return panel(request, call, error=" ".join(exc.messages), note_text=typed)
     if not request.headers.get("HX-Request"):
         messages.success(request, "Note saved.")
-    return _saved(_panel(request, call))
+    response = panel(request, call)
+    triggers = [response.get("HX-Trigger"), "call-ended", "note-saved"]
+    response["HX-Trigger"] = ", ".join(dict.fromkeys(t for t in triggers if t))
+    return response
 
 
 def _with_typed(error: str, typed: str | None, saved: str) -> str:
@@ -214,12 +234,6 @@ def _with_typed(error: str, typed: str | None, saved: str) -> str:
     if typed and typed.strip() != saved:
         return f"{error} Your text: “{typed.strip()}”"
     return error
-
-
-def _saved(response: HttpResponse) -> HttpResponse:
-    """A wrap-up was saved: the page drops the draft it kept of that note."""
-    response["HX-Trigger"] = ", ".join(filter(None, [response.get("HX-Trigger"), "note-saved"]))
-    return response
 
 
 def _inbound_panel(
@@ -234,7 +248,7 @@ def _inbound_panel(
     context = {
         "call": call,
         "error": error,
-        "dispositions": WrapUpForm.base_fields["disposition"].queryset.all(),
+        "dispositions": _dispositions(),
         "note_text": note_text if note_text is not None else call.note,
         "targets": transfer_targets(exclude=call.agent) if call.is_live else [],
     }
@@ -286,8 +300,7 @@ def inbound_hangup(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def inbound_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     call = inbound_call_get_for_user(user=request.user, pk=pk)
-    form = TransferForm(request.POST)
-    target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
+    target = _transfer_target(request)
     if target is None:
         return _inbound_state(request, call, error="Pick a colleague to transfer to.")
     try:
@@ -304,21 +317,7 @@ def inbound_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def inbound_wrap_up(request: HttpRequest, pk: int) -> HttpResponse:
     call = inbound_call_get_for_user(user=request.user, pk=pk)
-    form = WrapUpForm(request.POST)
-    typed = request.POST.get("note", "")
-    if not form.is_valid():
-        problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
-        return _inbound_panel(request, call, error=" ".join(problems), note_text=typed)
-    try:
-        call = inbound_call_wrap_up(call=call, base=request.POST.get("base"), **form.cleaned_data)
-    except ValidationError as exc:
-        call.refresh_from_db()
-        return _inbound_panel(request, call, error=" ".join(exc.messages), note_text=typed)
-    if not request.headers.get("HX-Request"):
-        messages.success(request, "Note saved.")
-    response = _inbound_panel(request, call)
-    response["HX-Trigger"] = "call-ended"  # the Today list shows the new note
-    return _saved(response)
+    return _save_wrap_up(request, call, inbound_call_wrap_up, _inbound_panel)
 
 
 @login_required
@@ -429,8 +428,7 @@ def board_action(request: HttpRequest, call_id: str, action: str) -> HttpRespons
             local = calls_visible_to(request.user).filter(call_id=call_id).first()
             if local is not None and local.is_final:
                 local = None  # our row lags behind Smartflo: transfer what Smartflo lists as live
-            form = TransferForm(request.POST)
-            target = Agent.objects.filter(pk=form.cleaned_data["agent"]).first() if form.is_valid() else None
+            target = _transfer_target(request)
             if target is None:
                 raise ValidationError("Pick an agent to transfer to.")
             call_transfer(call=local, to_agent=target) if local else call_transfer(call_id=call_id, to_agent=target)
