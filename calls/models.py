@@ -61,6 +61,11 @@ class Disposition(models.Model):
         return self.label
 
 
+def held_by(agent) -> models.Q:
+    """OutboundCalls `agent` has now: transferred to them, or theirs and not passed on to a colleague."""
+    return models.Q(transferred_to=agent) | models.Q(agent=agent, transferred_to__isnull=True)
+
+
 class OutboundCall(models.Model):
     """A click-to-call placed through Smartflo on behalf of an agent.
 

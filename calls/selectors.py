@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import FINAL_STATUSES, INBOUND_ON_CALL_LIMIT, CallStatus, OutboundCall, RingingAlert
+from calls.models import FINAL_STATUSES, INBOUND_ON_CALL_LIMIT, CallStatus, OutboundCall, RingingAlert, held_by
 from calls.services.actions import LIVE_CALLS_CHANGED_KEY, interactive_client
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import is_supervisor
@@ -39,11 +39,6 @@ def agent_for_user(user) -> Agent | None:
 def handled_by(agent: Agent) -> Q:
     """Calls placed for `agent` or transferred to them: the calls that are theirs."""
     return Q(agent=agent) | Q(transferred_to=agent)
-
-
-def held_by(agent: Agent) -> Q:
-    """Calls `agent` has now: transferred to them, or theirs and not passed on to a colleague."""
-    return Q(transferred_to=agent) | Q(agent=agent, transferred_to__isnull=True)
 
 
 def passed_on(call: OutboundCall, user) -> bool:

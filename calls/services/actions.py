@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.services import agent_sync
-from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest, RingingAlert
+from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest, RingingAlert, held_by
 from calls.services.events import inbound_call_moved
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
@@ -148,8 +148,8 @@ def call_place(
         talking = Q(status=CallStatus.IN_PROGRESS, requested_at__gte=now - timedelta(hours=4))
         # The agent's own calls, and a call transferred to them; not one they passed on, which goes
         # on with the colleague.
-        theirs = Q(transferred_to=locked) | Q(agent=locked, transferred_to__isnull=True)
-        pending = OutboundCall.objects.filter(setting_up | unknown | talking, theirs).order_by("-requested_at").first()
+        busy = OutboundCall.objects.filter(setting_up | unknown | talking, held_by(locked))
+        pending = busy.order_by("-requested_at").first()
         if pending is not None:
             message = {
                 CallStatus.UNKNOWN: "The last call's outcome is unknown and a phone may be ringing: "
