@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from tests.needs import skip_or_fail
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+WEBHOOK_TOKEN = "test-webhook-token"  # tests/settings.py
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -43,14 +45,46 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextmanager
+def open_page(browser, request, **context_options):
+    """A page in a browser context of its own that records its JavaScript errors
+    (`page.console_errors`) and leaves a full-page screenshot named after the test."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.console_errors = errors
-    yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    try:
+        yield page
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    with open_page(browser, request, viewport={"width": 1280, "height": 900}) as page:
+        yield page
+
+
+@pytest.fixture
+def team(smartflo, live_server, make_user):
+    """Sandbox agents synced and linked to sign-ins (asha, vikram) and a supervisor (sup); the
+    sandbox posts webhooks to the live app."""
+    from agents.models import Agent
+    from agents.services import agent_sync
+    from calls.models import Disposition
+
+    smartflo.configure(webhook_url=live_server.url + "/api/v1/webhooks/smartflo/", webhook_token=WEBHOOK_TOKEN)
+    agent_sync()
+    people = {}
+    for username, name in (("asha", "Asha Rao"), ("vikram", "Vikram Singh")):
+        agent = Agent.objects.get(name=name)
+        agent.user = make_user(username, role="agent")
+        agent.save(update_fields=["user"])
+        people[username] = agent
+    make_user("sup", role="supervisor")
+    # transactional tests flush what data migrations made
+    Disposition.objects.get_or_create(label="Interested")
+    return people

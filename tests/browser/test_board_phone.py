@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from agents.models import Agent
-from agents.services import agent_sync
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, open_page
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,27 +26,9 @@ SCROLLER = """(board) => {
 
 
 @pytest.fixture
-def team(smartflo, live_server, make_user):
-    """Sandbox agents synced and linked to sign-ins (as in test_calls.py), and a supervisor."""
-    agent_sync()
-    for username, name in (("asha", "Asha Rao"), ("vikram", "Vikram Singh")):
-        agent = Agent.objects.get(name=name)
-        agent.user = make_user(username, role="agent")
-        agent.save(update_fields=["user"])
-    make_user("sup", role="supervisor")
-
-
-@pytest.fixture
 def phone(browser, request):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.console_errors = errors
-    yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
+    with open_page(browser, request, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2) as page:
+        yield page
 
 
 def scroll_state(page) -> dict:

@@ -8,31 +8,11 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from agents.models import Agent
-from agents.services import agent_sync
-from calls.models import Disposition, OutboundCall, RingingAlert
-from tests.browser.conftest import SCREENSHOTS
+from calls.models import OutboundCall, RingingAlert
+from tests.browser.conftest import SCREENSHOTS, WEBHOOK_TOKEN
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-WEBHOOK_TOKEN = "test-webhook-token"
-
-
-@pytest.fixture
-def team(smartflo, live_server, make_user):
-    """Sandbox agents synced and linked to sign-ins; the sandbox posts webhooks to the live app."""
-    smartflo.configure(webhook_url=live_server.url + "/api/v1/webhooks/smartflo/", webhook_token=WEBHOOK_TOKEN)
-    agent_sync()
-    people = {}
-    for username, name in (("asha", "Asha Rao"), ("vikram", "Vikram Singh")):
-        agent = Agent.objects.get(name=name)
-        agent.user = make_user(username, role="agent")
-        agent.save(update_fields=["user"])
-        people[username] = agent
-    make_user("sup", role="supervisor")
-    # transactional tests flush what data migrations made
-    Disposition.objects.get_or_create(label="Interested")
-    return people
 
 
 def test_agent_dials_watches_transfers_and_saves_a_note(page, live_server, smartflo, team):
