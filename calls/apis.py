@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.models import Agent
-from calls.selectors import agent_for_user, call_get_for_user, passed_on
+from calls.selectors import agent_for_user, call_get_for_user, refuse_if_passed_on
 from calls.services import call_event_ingest, call_hangup, call_place, call_transfer
 from calls.services.idempotency import idempotent_call, request_fingerprint
 from contactcenter.core.exceptions import ApplicationError
@@ -133,19 +133,9 @@ class CallHangupApi(APIView):
                 raise
             call_hangup(call_id=call_id)  # a live call we did not place (e.g. inbound)
             return Response({"call_id": call_id, "status": "hangup_requested"})
-        _refuse_if_passed_on(call, request.user)
+        refuse_if_passed_on(call, request.user)
         call = call_hangup(call=call)
         return Response(CallOutputSerializer(call).data)
-
-
-def _refuse_if_passed_on(call, user) -> None:
-    """An agent who transferred a live call no longer acts on it: it is the colleague's (409)."""
-    if passed_on(call, user):
-        raise ApplicationError(
-            f"This call is with {call.transferred_to.name} now: only they (or a supervisor) can act on it.",
-            code="call_transferred",
-            status_code=409,
-        )
 
 
 class CallTransferApi(APIView):
@@ -162,7 +152,7 @@ class CallTransferApi(APIView):
         data = self.CallTransferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         call = call_get_for_user(user=request.user, reference=call_id)
-        _refuse_if_passed_on(call, request.user)
+        refuse_if_passed_on(call, request.user)
         target = Agent.objects.filter(pk=data.validated_data["agent"]).first()
         if target is None:
             raise serializers.ValidationError({"agent": ["No such agent."]})

@@ -50,6 +50,16 @@ def passed_on(call: OutboundCall, user) -> bool:
     return agent is not None and agent.pk != call.transferred_to_id
 
 
+def refuse_if_passed_on(call: OutboundCall, user) -> None:
+    """Refuse (409 `call_transferred`) a hang-up or transfer by an agent who passed `call` on."""
+    if passed_on(call, user):
+        raise ApplicationError(
+            f"This call is with {call.transferred_to.name} now: only they or a supervisor can act on it.",
+            code="call_transferred",
+            status_code=409,
+        )
+
+
 def calls_visible_to(user) -> QuerySet[OutboundCall]:
     """Supervisors see every call; an agent sees the calls placed for them or transferred to them."""
     calls = OutboundCall.objects.select_related("agent", "transferred_to", "disposition")

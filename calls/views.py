@@ -33,6 +33,7 @@ from calls.selectors import (
     live_board,
     live_calls_loaded_at,
     passed_on,
+    refuse_if_passed_on,
     transfer_targets,
     transfer_targets_for,
 )
@@ -161,9 +162,8 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def hangup(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
-    if passed_on(call, request.user):
-        return _panel(request, call, error=f"This call is with {call.transferred_to.name} now.")
     try:
+        refuse_if_passed_on(call, request.user)
         call = call_hangup(call=call)
     except ApplicationError as exc:
         call.refresh_from_db()
@@ -175,12 +175,11 @@ def hangup(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transfer(request: HttpRequest, pk: int) -> HttpResponse:
     call = call_get_for_user(user=request.user, reference=str(pk))
-    if passed_on(call, request.user):
-        return _panel(request, call, error=f"This call is with {call.transferred_to.name} now.")
     target = _transfer_target(request)
-    if target is None:
-        return _panel(request, call, error="Pick a colleague to transfer to.")
     try:
+        refuse_if_passed_on(call, request.user)
+        if target is None:
+            return _panel(request, call, error="Pick a colleague to transfer to.")
         call = call_transfer(call=call, to_agent=target)
     except ValidationError as exc:
         return _panel(request, call, error=" ".join(exc.messages))

@@ -295,14 +295,17 @@ def test_a_call_she_transferred_is_no_longer_hers_to_end_but_she_can_note_it_and
     assert 'id="hangup"' not in panel and 'id="transfer"' not in panel and 'id="wrap-note"' in panel
     assert "no longer yours" in panel and "every 1s" not in panel  # no state poll for a call she passed on
 
+    refusal = "This call is with Vikram Singh now: only they or a supervisor can act on it."
     refused = asha_client.post(f"/calls/{call.pk}/hangup/", **HX).content.decode()
-    assert "This call is with Vikram Singh now." in refused
+    assert refusal in refused
     refused = asha_client.post(f"/calls/{call.pk}/transfer/", {"agent": asha.pk}, **HX).content.decode()
-    assert "This call is with Vikram Singh now." in refused
+    assert refusal in refused
+    refused = asha_client.post(f"/calls/{call.pk}/transfer/", {}, **HX).content.decode()
+    assert refusal in refused  # not "Pick a colleague": picking one would not help
     assert [c["agent_name"] for c in smartflo.live_calls()] == ["Vikram Singh"]  # nothing reached Smartflo
-    for action, body in (("hangup", {}), ("transfer", {"agent": asha.pk})):  # nor through the API
+    for action, body in (("hangup", {}), ("transfer", {"agent": asha.pk})):  # nor through the API, in the same words
         api = asha_client.post(f"/api/v1/calls/{call.call_id}/{action}/", body, content_type="application/json")
-        assert (api.status_code, api.json()["code"]) == (409, "call_transferred"), api.content
+        assert (api.status_code, api.json()["code"], api.json()["message"]) == (409, "call_transferred", refusal)
     assert [c["agent_name"] for c in smartflo.live_calls()] == ["Vikram Singh"]
 
     html = asha_client.get("/calls/").content.decode()
