@@ -298,6 +298,12 @@ class CallRecord(models.Model):
     outbound_call = models.ForeignKey(
         OutboundCall, null=True, blank=True, on_delete=models.SET_NULL, related_name="call_records"
     )
+    # The agents' outcome of the call, copied from its wrap-up (our OutboundCall's, or the inbound
+    # call's RingingAlert's) so the dashboard filters and counts by it without a join: the sync
+    # copies it when it stores the record, and a wrap-up saved later updates it.
+    disposition = models.ForeignKey(
+        Disposition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     raw = models.JSONField(default=dict)
     first_synced_at = models.DateTimeField()
     synced_at = models.DateTimeField()
@@ -317,6 +323,7 @@ class CallRecord(models.Model):
             models.Index(fields=["client_number", "started_at"], name="callrecord_client_started"),
             models.Index(fields=["call_duration", "id"], name="callrecord_duration"),
             models.Index(fields=["answered_seconds", "id"], name="callrecord_talk"),
+            models.Index(fields=["disposition", "started_at"], name="callrecord_disposition"),  # built online (0010)
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from calls.models import CallDirection, CallRecordStatus
-from calls.records_selectors import NO_AGENT, RecordFilters, normalise_sort, parse_bound
+from calls.records_selectors import NO_AGENT, NO_OUTCOME, RecordFilters, normalise_sort, parse_bound
 
 DEFAULT_DAYS = 7
 PHONE_TEXT = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
@@ -43,11 +43,15 @@ class RecordFilterForm(forms.Form):
     )
     duration = forms.IntegerField(required=False, min_value=0, max_value=86400, label="Duration (s)")
     number = forms.CharField(required=False, max_length=32, label="Customer number")
+    outcome = forms.ChoiceField(required=False, label="Outcome")
     hour = forms.IntegerField(required=False, min_value=0, max_value=23, label="Hour", widget=forms.HiddenInput)
     sort = forms.CharField(required=False, label="Sort", widget=forms.HiddenInput)
 
-    def __init__(self, data: QueryDict, *, agents: list[tuple[int, str]], **kwargs) -> None:
-        """`agents`: the `(id, name)` pairs a supervisor can filter by; none drops the field."""
+    def __init__(
+        self, data: QueryDict, *, agents: list[tuple[int, str]], outcomes: list[tuple[int, str]] = (), **kwargs
+    ) -> None:
+        """`agents`: the `(id, name)` pairs a supervisor can filter by; none drops the field.
+        `outcomes`: the `(id, label)` of the dispositions (`record_outcomes()`)."""
         data = data.copy()
         if "from" not in data and "to" not in data:
             first, last = default_days()
@@ -63,6 +67,12 @@ class RecordFilterForm(forms.Form):
         self.fields["agent"].choices.append((NO_AGENT, "No agent"))
         if not agents:
             del self.fields["agent"]
+        self.outcomes = list(outcomes)
+        self.fields["outcome"].choices = [
+            ("", "Any outcome"),
+            *[(str(pk), label) for pk, label in outcomes],
+            (NO_OUTCOME, "No outcome"),
+        ]
 
     def _clean_bound(self, name: str, *, end: bool):
         value = (self.cleaned_data.get(name) or "").strip()
@@ -130,6 +140,9 @@ class RecordFilterForm(forms.Form):
         agent = data.get("agent") or None
         if agent and agent != NO_AGENT:
             agent = int(agent)
+        outcome = data.get("outcome") or None
+        if outcome and outcome != NO_OUTCOME:
+            outcome = int(outcome)
         return RecordFilters(
             start=start,
             end=end,
@@ -140,6 +153,7 @@ class RecordFilterForm(forms.Form):
             duration=data.get("duration"),
             number=(data.get("number") or "").strip(),
             hour=data.get("hour"),
+            outcome=outcome,
         )
 
     def sort_key(self) -> str:

@@ -41,7 +41,7 @@ _escape_repeated = lru_cache(maxsize=2048)(escape)
 
 def table_rows(rows: list[RecordRow]) -> SafeString:
     """The table body: one `<tr>` per row (start, direction, status, agent, customer as a call-back
-    link, duration, talk time, hangup cause, a play button for the recording proxy)."""
+    link, the agents' outcome, duration, talk time, hangup cause, a play button for the recording proxy)."""
     records_url, dial_url = reverse("calls:records"), reverse("calls:workspace")
     again = _escape_repeated
     html = []
@@ -66,6 +66,7 @@ def table_rows(rows: list[RecordRow]) -> SafeString:
             f'<td><span class="badge record-{again(row.status) or "unknown"}">{again(row.status_label) or DASH}'
             f"</span></td><td>{again(row.agent_name) or DASH}</td>"
             f'<td class="nowrap" title="DID {again(row.did_number) or DASH}">{customer}</td>'
+            f"<td>{again(row.outcome) or DASH}</td>"
             f'<td class="num">{row.duration}</td><td class="num">{row.talk_time}</td>'
             f'<td class="small">{again(row.hangup_cause) or DASH}</td><td>{recording}</td></tr>'
         )

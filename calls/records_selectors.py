@@ -32,10 +32,12 @@ from calls.models import (
     CallRecordStatus,
     CallRecordSyncRun,
     CallRecordSyncRunStatus,
+    Disposition,
     RingingAlert,
     minutes_seconds,
 )
 from calls.selectors import agent_for_user
+from calls.services.outcomes import OUTCOMES_VERSION_KEY
 from contactcenter.core.compiled import CompiledQuery
 from contactcenter.core.roles import is_supervisor
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -48,6 +50,7 @@ SORTS = {
 }
 DEFAULT_SORT = "-started"
 NO_AGENT = "none"
+NO_OUTCOME = "none"
 CHARTS_CACHE_SECONDS = 60
 _CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _E164 = re.compile(r"^\+\d{8,15}$")
@@ -63,7 +66,8 @@ class RecordFilters:
     `start`/`end` are inclusive aware datetimes; `agent` is a local Agent id or NO_AGENT;
     `duration_op` is one of DURATION_OPERATORS, applied to `call_duration` in seconds; `number`
     matches the customer's number exactly when it parses as one, else as a digit substring;
-    `hour` is the hour of day (0-23) in the display time zone.
+    `hour` is the hour of day (0-23) in the display time zone; `outcome` is a Disposition id or
+    NO_OUTCOME (calls no agent noted an outcome for).
     """
 
     start: datetime | None = None
@@ -75,6 +79,7 @@ class RecordFilters:
     duration: int | None = None
     number: str = ""
     hour: int | None = None
+    outcome: int | str | None = None
 
     def cache_key(self) -> str:
         text = repr(tuple(getattr(self, name) for name in self.__dataclass_fields__))
@@ -160,6 +165,10 @@ def call_records_filter(records: QuerySet[CallRecord], filters: RecordFilters) -
         conditions.append(_number_condition(filters.number))
     if filters.hour is not None:
         conditions.append(Q(started_at__hour=filters.hour))  # in the current (display) zone
+    if filters.outcome == NO_OUTCOME:
+        conditions.append(Q(disposition__isnull=True))
+    elif filters.outcome is not None:
+        conditions.append(Q(disposition_id=filters.outcome))
     return records.filter(*conditions) if conditions else records
 
 
@@ -199,6 +208,15 @@ def record_filter_agents(*, scope: RecordScope) -> list[tuple[int, str]]:
 _FILTER_AGENTS = CompiledQuery(lambda: Agent.objects.values_list("id", "name"))  # on every dashboard request
 
 
+def record_outcomes() -> list[tuple[int, str]]:
+    """`(id, label)` of every disposition, those no longer offered too (calls noted with them
+    are still filtered and counted by them), in the workspace's order."""
+    return _OUTCOMES.rows(using=router.db_for_read(Disposition))
+
+
+_OUTCOMES = CompiledQuery(lambda: Disposition.objects.order_by("position", "label").values_list("id", "label"))
+
+
 # --- The dashboard table ---------------------------------------------------------------------
 
 
@@ -218,6 +236,7 @@ class RecordRow(NamedTuple):
     talk_time: str  # "m:ss"
     hangup_cause: str
     has_recording: bool
+    outcome: str  # the disposition's label; "" when no agent noted one
 
 
 _TABLE_COLUMNS = (
@@ -231,6 +250,7 @@ _TABLE_COLUMNS = (
     "call_duration",
     "answered_seconds",
     "hangup_cause",
+    "disposition_id",
 )  # then whether there is a recording (never its tokenised URL), then the capped count
 
 _DIRECTION_LABELS = dict(CallDirection.choices)
@@ -273,7 +293,12 @@ def normalise_sort(sort: str | None) -> str:
 
 
 def call_record_table(
-    *, scope: RecordScope, filters: RecordFilters, sort: str | None = None, page: int = 1
+    *,
+    scope: RecordScope,
+    filters: RecordFilters,
+    sort: str | None = None,
+    page: int = 1,
+    outcomes: list[tuple[int, str]] | None = None,
 ) -> RecordsPage:
     """One page of the filtered records, sorted, with a count that stops at the cap.
 
@@ -281,7 +306,8 @@ def call_record_table(
     the table shows) carries the capped count as a column computed once (COUNT over a LIMITed
     subquery: constant cost however big the table). Only a page with no rows to carry it, past
     the last page, asks the count on its own, and is then clamped to the last page.
-    Past the cap the table says "10,000+": narrow the filters or export.
+    Past the cap the table says "10,000+": narrow the filters or export. `outcomes`: the
+    `record_outcomes()` the caller already read (else they are read when a row has one).
     """
     sort = normalise_sort(sort)
     page_size = settings.CDR_DASHBOARD_PAGE_SIZE
@@ -289,14 +315,14 @@ def call_record_table(
     records = call_records_filter(call_records_visible_to(scope), filters)
     number = max(1, page)
     offset = (number - 1) * page_size
-    rows, total = _table_page(records, sort, offset, page_size, cap) if offset < cap else ([], None)
+    rows, total = _table_page(records, sort, offset, page_size, cap, outcomes) if offset < cap else ([], None)
     if total is None:
         total = 0 if number == 1 else records.order_by()[: cap + 1].count()
         pages = max(1, -(-min(total, cap) // page_size))
         if number > pages:  # past the end: show the last page
             number = pages
             offset = (number - 1) * page_size
-            rows = _table_page(records, sort, offset, page_size, cap)[0] if total else []
+            rows = _table_page(records, sort, offset, page_size, cap, outcomes)[0] if total else []
     return RecordsPage(
         rows=rows, number=number, page_size=page_size, count=min(total, cap), capped=total > cap, sort=sort
     )
@@ -324,7 +350,7 @@ def _table_sql_frame(connection, sort: str) -> tuple[str, str, str]:
 
 
 def _table_page(
-    records: QuerySet[CallRecord], sort: str, offset: int, limit: int, cap: int
+    records: QuerySet[CallRecord], sort: str, offset: int, limit: int, cap: int, outcomes: list | None
 ) -> tuple[list[RecordRow], int | None]:
     """The rows of one page, and the capped count (None when the page has no rows).
 
@@ -355,6 +381,9 @@ def _table_page(
     to_datetime = connection.ops.get_db_converters(started_col)  # SQLite hands back text
     zone = timezone.get_current_timezone()
     directions, statuses = _DIRECTION_LABELS, _STATUS_LABELS
+    labels = {}
+    if any(row[-3] is not None for row in fetched):  # a row with an outcome: its label
+        labels = dict(outcomes if outcomes is not None else record_outcomes())
     rows = []
     for (
         call_id,
@@ -367,6 +396,7 @@ def _table_page(
         duration,
         talk,
         hangup_cause,
+        disposition_id,
         has_recording,
         _,
     ) in fetched:
@@ -386,6 +416,7 @@ def _table_page(
                 minutes_seconds(talk),
                 hangup_cause,
                 bool(has_recording),
+                labels.get(disposition_id, "") if disposition_id is not None else "",
             )
         )
     return rows, (fetched[0][-1] if fetched else None)
@@ -400,6 +431,7 @@ class ChartData:
     daily: dict[str, list] = field(default_factory=dict)
     status: dict[str, list] = field(default_factory=dict)
     agents: dict[str, list] = field(default_factory=dict)
+    outcomes: dict[str, list] = field(default_factory=dict)
     total: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -408,28 +440,33 @@ class ChartData:
             "daily": self.daily,
             "status": self.status,
             "agents": self.agents,
+            "outcomes": self.outcomes,
             "total": self.total,
         }
 
 
-def call_record_charts(*, scope: RecordScope, filters: RecordFilters) -> dict[str, Any]:
-    """Calls per hour of day and per day (answered/missed), answered vs missed, and per-agent
-    volume and talk time, over the filtered records. Two grouped queries; cached briefly
-    (the key changes whenever a sync stores something)."""
+def call_record_charts(
+    *, scope: RecordScope, filters: RecordFilters, outcomes: list[tuple[int, str]] | None = None
+) -> dict[str, Any]:
+    """Calls per hour of day and per day (answered/missed), answered vs missed, per-agent
+    volume and talk time, and calls per outcome, over the filtered records. Three grouped
+    queries; cached briefly (the key changes whenever a sync stores something, or a wrap-up
+    changes a record's outcome)."""
     # Cheap to read (both are primary-key lookups) and changed by every sync that stores rows.
     newest = CallRecord.objects.aggregate(v=Max("id"))["v"]
     last_run = CallRecordSyncRun.objects.order_by("-id").values_list("id", flat=True).first()
-    version = f"{newest}:{last_run}"
+    version = f"{newest}:{last_run}:{cache.get(OUTCOMES_VERSION_KEY, 0)}"
     key = f"records:charts:{scope.key}:{version}:{timezone.get_current_timezone_name()}:{filters.cache_key()}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    data = _charts(call_records_filter(call_records_visible_to(scope), filters).order_by()).as_dict()
+    records = call_records_filter(call_records_visible_to(scope), filters).order_by()
+    data = _charts(records, record_outcomes() if outcomes is None else outcomes).as_dict()
     cache.set(key, data, CHARTS_CACHE_SECONDS)
     return data
 
 
-def _charts(records: QuerySet[CallRecord]) -> ChartData:
+def _charts(records: QuerySet[CallRecord], outcomes: list[tuple[int, str]]) -> ChartData:
     zone = timezone.get_current_timezone()
     answered, missed = CallRecordStatus.ANSWERED.value, CallRecordStatus.MISSED.value
     by_time = (
@@ -463,6 +500,7 @@ def _charts(records: QuerySet[CallRecord]) -> ChartData:
         )
         .order_by("-calls")
     )
+    per_outcome = dict(records.values_list("disposition_id").annotate(n=Count("id")).order_by())
     totals = {kind: sum(values) for kind, values in hours.items()}
     data = ChartData(total=sum(totals.values()))
     data.hourly = {
@@ -490,6 +528,14 @@ def _charts(records: QuerySet[CallRecord]) -> ChartData:
         "calls": [row["calls"] for row in by_agent],
         "answered": [row["answered"] for row in by_agent],
         "talk_minutes": [round((row["talk"] or 0) / 60, 1) for row in by_agent],
+    }
+    # in the workspace's order, then the calls nobody noted an outcome for
+    noted = [(pk, label) for pk, label in outcomes if per_outcome.get(pk)]
+    unnoted = [(NO_OUTCOME, "No outcome")] if per_outcome.get(None) else []
+    data.outcomes = {
+        "labels": [label for _, label in noted + unnoted],
+        "keys": [pk for pk, _ in noted + unnoted],
+        "values": [per_outcome[pk] for pk, _ in noted] + [per_outcome[None] for _ in unnoted],
     }
     return data
 

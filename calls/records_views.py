@@ -34,6 +34,7 @@ from calls.records_selectors import (
     call_record_table,
     export_header,
     record_filter_agents,
+    record_outcomes,
     sync_failure_summary,
 )
 from calls.services.recordings import recording_open
@@ -41,7 +42,7 @@ from calls.services.records import call_records_sync_request, call_records_sync_
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.roles import is_supervisor
 
-FILTER_KEYS = ("from", "to", "agent", "direction", "status", "op", "duration", "number", "hour")
+FILTER_KEYS = ("from", "to", "agent", "direction", "status", "op", "duration", "number", "outcome", "hour")
 SORT_LABELS = {"started": "Started", "duration": "Duration", "talk": "Talk time"}
 SYNCED_EVENT = "records-synced"
 
@@ -81,6 +82,11 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
+def _filter_form(request: HttpRequest, scope: RecordScope) -> RecordFilterForm:
+    """The filters of the query string, the same for the page, its charts and its export."""
+    return RecordFilterForm(request.GET, agents=record_filter_agents(scope=scope), outcomes=record_outcomes())
+
+
 @login_required
 @require_GET
 def records_dashboard(request: HttpRequest) -> HttpResponse:
@@ -88,9 +94,11 @@ def records_dashboard(request: HttpRequest) -> HttpResponse:
     # The sync line is read before the table: the runs it says the table shows are in it.
     sync = {} if partial else _sync_context(request)
     scope = RecordScope.for_user(request.user)
-    form = RecordFilterForm(request.GET, agents=record_filter_agents(scope=scope))
+    form = _filter_form(request, scope)
     filters = form.filters()
-    table = call_record_table(scope=scope, filters=filters, sort=form.sort_key(), page=_page_number(request))
+    table = call_record_table(
+        scope=scope, filters=filters, sort=form.sort_key(), page=_page_number(request), outcomes=form.outcomes
+    )
     query = _filter_query(form)
     sorted_query = query.copy()
     sorted_query["sort"] = table.sort
@@ -194,8 +202,8 @@ def _shown_run(request: HttpRequest) -> int | None:
 @require_GET
 def records_charts(request: HttpRequest) -> JsonResponse:
     scope = RecordScope.for_user(request.user)
-    form = RecordFilterForm(request.GET, agents=record_filter_agents(scope=scope))
-    return JsonResponse(call_record_charts(scope=scope, filters=form.filters()))
+    form = _filter_form(request, scope)
+    return JsonResponse(call_record_charts(scope=scope, filters=form.filters(), outcomes=form.outcomes))
 
 
 class _Echo:
@@ -209,7 +217,7 @@ class _Echo:
 @require_GET
 def records_export(request: HttpRequest) -> StreamingHttpResponse:
     scope = RecordScope.for_user(request.user)
-    form = RecordFilterForm(request.GET, agents=record_filter_agents(scope=scope))
+    form = _filter_form(request, scope)
     rows = call_record_export_rows(scope=scope, filters=form.filters())
     writer = csv.writer(_Echo())
 

@@ -20,6 +20,7 @@ from agents.models import Agent
 from agents.services import agent_sync
 from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest, RingingAlert, held_by
 from calls.services.events import inbound_call_moved
+from calls.services.outcomes import record_outcome_copy_inbound, record_outcome_copy_outbound
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
@@ -414,6 +415,7 @@ def call_wrap_up(
     call.note = note.strip()
     call.disposition = disposition
     call.save(update_fields=["note", "disposition", "updated_at"])
+    record_outcome_copy_outbound(call)
     return call
 
 
@@ -461,4 +463,5 @@ def inbound_call_wrap_up(
     call.note = note.strip()
     call.disposition = disposition
     call.save(update_fields=["note", "disposition"])
+    record_outcome_copy_inbound(call.call_id)
     return call

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import CallEvent, CallStatus, OutboundCall, RingingAlert
+from calls.services.outcomes import record_outcome_copy_inbound
 from calls.services.state import call_can_transition, call_transition
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -280,6 +281,7 @@ def inbound_call_moved(*, call_id: str, to_agent: Agent) -> None:
         RingingAlert.objects.filter(pk=taking.pk).update(
             answered_at=now, ended_at=None, transferred_to=None, cleared_at=now, cleared_reason="transferred"
         )
+    record_outcome_copy_inbound(call_id)  # the record shows the colleague's outcome once they note one
 
 
 def ringing_alert_dismiss(*, alert: RingingAlert) -> None:

@@ -50,8 +50,9 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import CallRecord, CallRecordSyncRun, CallRecordSyncState, OutboundCall
+from calls.models import CallRecord, CallRecordSyncRun, CallRecordSyncState
 from calls.models import CallRecordSyncRunStatus as RunStatus
+from calls.services.outcomes import call_outcomes
 from contactcenter.core.selectors import erased_number_lookup, erased_numbers_version
 from contactcenter.core.services.retention import retention_cutoff
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -420,21 +421,24 @@ class _Links:
                 self.by_number[number] = pk
         self.calls_by_identifier: dict[str, int] = {}
         self.calls_by_call_id: dict[str, int] = {}
+        self.call_outcomes: dict[int, int | None] = {}  # OutboundCall pk: disposition id
+        self.inbound_outcomes: dict[str, int | None] = {}  # inbound call_id: disposition id
 
     def load_calls(self, records: list[ProviderRecord]) -> None:
-        """One query for the OutboundCalls of a page (by our custom identifier or call_id)."""
+        """The OutboundCalls of a page (by our custom identifier or call_id) and the outcomes of
+        its calls, in at most two queries; inside the page's transaction (see outcomes.py)."""
         identifiers = {r.custom_identifier for r in records if _UUID.match(r.custom_identifier)}
         call_ids = {r.call_id for r in records if r.direction != "inbound"}  # we only place outbound calls
-        self.calls_by_identifier, self.calls_by_call_id = {}, {}
-        if not identifiers and not call_ids:
-            return
-        matches = OutboundCall.objects.filter(
-            Q(custom_identifier__in=identifiers) | Q(call_id__in=call_ids)
-        ).values_list("pk", "custom_identifier", "call_id")
-        for pk, identifier, call_id in matches:
+        inbound_call_ids = {r.call_id for r in records if r.direction == "inbound"}
+        calls, self.inbound_outcomes = call_outcomes(
+            identifiers=identifiers, call_ids=call_ids, inbound_call_ids=inbound_call_ids
+        )
+        self.calls_by_identifier, self.calls_by_call_id, self.call_outcomes = {}, {}, {}
+        for pk, identifier, call_id, disposition_id in calls:
             self.calls_by_identifier[str(identifier)] = pk
             if call_id:
                 self.calls_by_call_id[call_id] = pk
+            self.call_outcomes[pk] = disposition_id
 
     def erasures_changed(self) -> bool:
         """Reload the erased numbers if one was erased since they were loaded (True then): an
@@ -469,6 +473,11 @@ class _Links:
                 return found
         return self.calls_by_call_id.get(record.call_id)
 
+    def outcome(self, record: ProviderRecord, outbound_call_id: int | None) -> int | None:
+        if outbound_call_id is not None:
+            return self.call_outcomes.get(outbound_call_id)
+        return self.inbound_outcomes.get(record.call_id)
+
 
 def _store_page(
     owner: str,
@@ -497,11 +506,11 @@ def _store_page(
         logger.info("call records: %d not stored (past retention, or of an erased number)", unwanted)
     now = timezone.now()
     rows = []
-    if fresh:
-        links.load_calls(list(fresh.values()))
-        rows = [_row(record, links, now) for record in fresh.values()]
     with transaction.atomic():
         _lease_renew(owner)  # waits for an erasure in progress: it locks this row (erasure.py)
+        if fresh:  # the calls' outcomes are read under lock, in the transaction that stores them
+            links.load_calls(list(fresh.values()))
+            rows = [_row(record, links, now) for record in fresh.values()]
         if links.erasures_changed() and rows:
             rows = [row for row in rows if not links.erased(row["client_number"], row["started_at"])]
         if rows:
@@ -540,6 +549,7 @@ def _phone(text: str) -> str:
 
 def _row(record: ProviderRecord, links: _Links, now: datetime) -> dict[str, Any]:
     agent_number = _phone(record.agent_number)
+    outbound_call_id = links.outbound_call(record)
     missed = [{"name": m.name, "number": _phone(m.number)} for m in record.missed_agents]
     return {
         "call_id": record.call_id,
@@ -569,7 +579,8 @@ def _row(record: ProviderRecord, links: _Links, now: datetime) -> dict[str, Any]
         "notes": record.notes,
         "contact_name": record.contact_name,
         "custom_identifier": record.custom_identifier,
-        "outbound_call_id": links.outbound_call(record),
+        "outbound_call_id": outbound_call_id,
+        "disposition_id": links.outcome(record, outbound_call_id),
         "raw": record.raw,
         "first_synced_at": now,
         "synced_at": now,
@@ -579,7 +590,7 @@ def _row(record: ProviderRecord, links: _Links, now: datetime) -> dict[str, Any]
 # --- The upsert ------------------------------------------------------------------------------
 
 _INSERT_ONLY = frozenset({"call_id", "first_synced_at"})
-_ALWAYS_REPLACE = frozenset({"started_at", "raw", "synced_at"})
+_ALWAYS_REPLACE = frozenset({"started_at", "raw", "synced_at", "disposition"})  # disposition: read under lock
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from calls.models import CallRecordSyncRun
+from calls.models import CallRecordSyncRun, Disposition
 from contactcenter.smartflo import IST
 from tests.records.conftest import login, make_record
 
@@ -245,15 +245,16 @@ def test_the_sync_status_is_shown(records, supervisor_client):
 def test_the_page_query_count_does_not_grow_with_rows(supervisor_client, asha, django_assert_num_queries):
     for i in range(3):
         make_record(agent=asha, started_at=DAY + timedelta(minutes=i))
-    # session, user, groups (read once per request), agents for the filter, the page (which
-    # carries the capped count), sync status
-    with django_assert_num_queries(6):
+    # session, user, groups (read once per request), agents and outcomes for the filters, the
+    # page (which carries the capped count), sync status
+    with django_assert_num_queries(7):
         supervisor_client.get(URL, RANGE)
-    for i in range(60):
-        make_record(agent=asha, started_at=DAY + timedelta(hours=1, minutes=i))
-    with django_assert_num_queries(6):
+    outcomes = list(Disposition.objects.all()[:3])
+    for i in range(60):  # rows with outcomes: their labels are the filter's, read once
+        make_record(agent=asha, started_at=DAY + timedelta(hours=1, minutes=i), disposition=outcomes[i % 3])
+    with django_assert_num_queries(7):
         assert len(rows(supervisor_client.get(URL, RANGE))) == 50
-    with django_assert_num_queries(5):  # the HTMX partial: no sync status
+    with django_assert_num_queries(6):  # the HTMX partial: no sync status
         supervisor_client.get(URL, RANGE, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="records-results")
 
 
@@ -261,8 +262,8 @@ def test_the_agents_page_query_count(asha, django_assert_num_queries):
     client = login(asha.user)
     for i in range(10):
         make_record(agent=asha, started_at=DAY + timedelta(minutes=i))
-    # session, user, groups (read once per request), the agent, the page with its count, sync status
-    with django_assert_num_queries(6):
+    # session, user, groups (read once per request), the agent, outcomes, the page with its count, sync status
+    with django_assert_num_queries(7):
         client.get(URL, RANGE)
 
 
@@ -288,10 +289,11 @@ def test_charts_of_an_agent_cover_only_their_records(records, asha):
 
 
 def test_charts_query_count(records, supervisor_client, django_assert_num_queries):
-    # session, user, groups (scope), agents for the filter, cache version x2, two grouped queries
-    with django_assert_num_queries(8):
+    # session, user, groups (scope), agents and outcomes for the filters, cache version x2, three
+    # grouped queries
+    with django_assert_num_queries(10):
         supervisor_client.get("/calls/records/charts/", RANGE)
-    with django_assert_num_queries(6):  # cached
+    with django_assert_num_queries(7):  # cached
         supervisor_client.get("/calls/records/charts/", RANGE)
 
 

@@ -38,6 +38,7 @@ def reference(rows: list[RecordRow]) -> str:
             f'<td><span class="badge record-{escape(row.status) or "unknown"}">{escape(row.status_label) or DASH}'
             f"</span></td><td>{escape(row.agent_name) or DASH}</td>"
             f'<td class="nowrap" title="DID {escape(row.did_number) or DASH}">{customer}</td>'
+            f"<td>{escape(row.outcome) or DASH}</td>"
             f'<td class="num">{row.duration}</td><td class="num">{row.talk_time}</td>'
             f'<td class="small">{escape(row.hangup_cause) or DASH}</td><td>{recording}</td></tr>'
         )
@@ -64,6 +65,7 @@ rows = st.lists(
         talk_time=st.just("0:59"),
         hangup_cause=text,
         has_recording=st.booleans(),
+        outcome=text,
     ),
     max_size=4,
 )
@@ -78,7 +80,7 @@ def test_rows_are_the_plain_rendering_of_any_values(rows):
 def test_every_value_is_escaped():
     hostile = '<script>alert("x")</script>'
     row = RecordRow(hostile, datetime(2026, 3, 10, 9, 5, 7, tzinfo=IST) + timedelta(0), hostile, hostile, hostile,
-                    hostile, hostile, hostile, "0:01", "0:01", hostile, True)  # fmt: skip
+                    hostile, hostile, hostile, "0:01", "0:01", hostile, True, hostile)  # fmt: skip
     html = table_rows([row])
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "10 Mar 2026, 09:05:07" in html and 'data-label="10 Mar, 09:05 · &lt;script&gt;' in html
