@@ -5,7 +5,7 @@
     .venv/bin/python bench/records_dashboard.py --keep-db; ... --reuse-db         # fill once, measure again
 
 Two scratch databases, `bench_records_dash_<size>`, hold the two sizes (the large one's first
-rows are the small one's). For each of 13 filters, the first page of the dashboard is requested
+rows are the small one's). For each of 14 filters, the first page of the dashboard is requested
 through Django's WSGI application, as a server calls it (middleware, session, auth, view, form,
 template: the server time), and the very
 SQL statements that request ran (captured, every one of them: session, user, roles, agents, the
@@ -16,8 +16,8 @@ run the sizes take turns (small page, its SQL, large page, its SQL), so load fro
 the machine hits them alike. Printed per filter, at the large size: p50 server time, p50 of its SQL, their ratio
 (target <= 2), what Python adds (server - SQL), and the large size's p50 over the small size's
 (target <= 1.5). Rows span 30 days, spread like the sandbox's (3 agents + 7 more, 70% answered,
-45% inbound). The databases are dropped at the end (`--keep-db` keeps them, `--reuse-db` measures
-them again without filling).
+45% inbound), 60% of them with an outcome (one of the 6 default dispositions). The databases
+are dropped at the end (`--keep-db` keeps them, `--reuse-db` measures them again without filling).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ INSERT INTO calls_callrecord (
   call_id, provider_id, uuid, direction, status, started_at, ended_at, call_duration, answered_seconds,
   minutes_consumed, agent_id, agent_smartflo_id, agent_name, agent_number, client_number, did_number,
   destination, hangup_cause, recording_url, dtmf_input, broadcast_id, services, department, missed_agents,
-  notes, contact_name, custom_identifier, outbound_call_id, raw, first_synced_at, synced_at)
+  notes, contact_name, custom_identifier, outbound_call_id, disposition_id, raw, first_synced_at, synced_at)
 SELECT
   (1700000000 + g)::text || '.' || lpad((g %% 1000000)::text, 6, '0'), g, md5(g::text),
   CASE WHEN r1 < 0.45 THEN 'inbound' ELSE 'outbound' END,
@@ -51,15 +51,20 @@ SELECT
   '+919' || lpad((g::bigint * 7919 %% 1000000000)::text, 9, '0'), '+918062000000',
   '', CASE WHEN r2 < 0.7 THEN 'NORMAL_CLEARING' ELSE 'NO_ANSWER' END,
   CASE WHEN r2 < 0.56 THEN 'http://127.0.0.1:8900/recordings/' || g || '.mp3' ELSE '' END,
-  '', '', CASE WHEN r1 < 0.45 THEN 'IVR' ELSE 'Click to Call' END, '', NULL, '', '', '', NULL,
+  '', '', CASE WHEN r1 < 0.45 THEN 'IVR' ELSE 'Click to Call' END, '', NULL, '', '', '', NULL, d.id,
   '{"bench": true}'::jsonb, now(), now()
 FROM (
-  SELECT g, random() AS r1, random() AS r2, (3 + floor(random() * 900))::int AS dur,
-         now() - random() * interval '30 days' AS started, 1 + floor(random() * %(agents)s)::int AS agent_n
-  FROM generate_series(%(first)s, %(last)s) AS g
+  SELECT g, r1, r2, dur, started, agent_n,
+         CASE WHEN r2 < 0.6 THEN 1 + floor(random() * 6)::int END AS outcome_n  -- most answered calls noted
+  FROM (
+    SELECT g, random() AS r1, random() AS r2, (3 + floor(random() * 900))::int AS dur,
+           now() - random() * interval '30 days' AS started, 1 + floor(random() * %(agents)s)::int AS agent_n
+    FROM generate_series(%(first)s, %(last)s) AS g
+  ) AS drawn
 ) AS s
 JOIN (SELECT id, smartflo_id, name, follow_me_number, row_number() OVER (ORDER BY id) AS n FROM agents_agent) AS a
   ON a.n = s.agent_n
+LEFT JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM calls_disposition) AS d ON d.n = s.outcome_n
 """
 
 
@@ -226,6 +231,8 @@ def bench_filters(connection, agents) -> dict[str, dict[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT client_number FROM calls_callrecord ORDER BY id LIMIT 1 OFFSET 500")
         (number,) = cursor.fetchone()
+        cursor.execute("SELECT id FROM calls_disposition ORDER BY id OFFSET 2 LIMIT 1")  # about 10% of the calls
+        (outcome,) = cursor.fetchone()
     today = timezone.localdate()
     month = {"from": str(today - timezone.timedelta(days=30)), "to": str(today)}
     day = {"from": str(today - timezone.timedelta(days=3)), "to": str(today - timezone.timedelta(days=3))}
@@ -243,6 +250,7 @@ def bench_filters(connection, agents) -> dict[str, dict[str, str]]:
         "agent+missed+day": {**day, "agent": str(agents[3].pk), "status": "missed"},
         "page 100": {**month, "page": "100"},
         "number, 4 digits (scan)": {**month, "number": number[-4:]},
+        "outcome": {**month, "outcome": str(outcome)},
     }
 
 
@@ -259,6 +267,7 @@ def measure_all(filters: dict[str, dict[str, str]], names: list[str], runs: int)
         call_records_filter,
         call_records_visible_to,
         record_filter_agents,
+        record_outcomes,
     )
 
     scope = RecordScope(supervisor=True)
@@ -277,7 +286,7 @@ def measure_all(filters: dict[str, dict[str, str]], names: list[str], runs: int)
             use(name)
             query = QueryDict(mutable=True)
             query.update(params)
-            form = RecordFilterForm(query, agents=record_filter_agents(scope=scope))
+            form = RecordFilterForm(query, agents=record_filter_agents(scope=scope), outcomes=record_outcomes())
             filters_, page = form.filters(), int(params.get("page", "1"))
 
             def request(cookie=clients[name], params=params):

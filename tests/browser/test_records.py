@@ -207,3 +207,36 @@ def test_sync_now_on_an_empty_dashboard_shows_the_records_without_a_reload(
     assert page.input_value("#id_number") == "98"
     assert page.evaluate("document.activeElement.id") == "id_number"
     assert not page.console_errors
+
+
+def test_a_bar_of_the_outcomes_chart_lists_the_calls_noted_with_that_outcome(page, live_server, synced):
+    from calls.models import Disposition
+
+    interested = Disposition.objects.get_or_create(label="Interested", defaults={"position": 0})[0]
+    later = Disposition.objects.get_or_create(label="Call back later", defaults={"position": 2})[0]
+    answered = list(CallRecord.objects.filter(status="answered").order_by("id"))
+    CallRecord.objects.filter(pk__in=[r.pk for r in answered[:7]]).update(disposition=interested)
+    CallRecord.objects.filter(pk__in=[r.pk for r in answered[7:10]]).update(disposition=later)
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/records/")
+    page.wait_for_function(CHARTS_DRAWN)
+    assert page.evaluate("Chart.getChart('chart-outcomes').data.labels") == [
+        "Interested", "Call back later", "No outcome"
+    ]  # fmt: skip
+    assert page.evaluate("Chart.getChart('chart-outcomes').data.datasets[0].data") == [7, 3, 70]
+
+    bar = page.evaluate(  # a horizontal bar: its middle is between its base and its end, on x
+        "(() => { const el = Chart.getChart('chart-outcomes').getDatasetMeta(0).data[1];"
+        " return {x: (el.x + el.base) / 2, y: el.y}; })()"
+    )
+    page.locator("#chart-outcomes").click(position=bar)
+    page.wait_for_url(f"**outcome={later.pk}**")
+    expect(page.locator("#records-results .records-count")).to_contain_text("1–3 of 3 calls")
+    assert set(page.locator("#records-results tbody td:nth-child(6)").all_inner_texts()) == {"Call back later"}
+    expect(page.locator("#id_outcome")).to_have_value(str(later.pk))  # the filter says so
+
+    page.select_option("#id_outcome", "none")
+    page.click("button.apply")
+    page.wait_for_url("**outcome=none**")
+    expect(page.locator("#records-results .records-count")).to_contain_text("of 70 calls")
+    assert not page.console_errors
