@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 
 from calls.models import (
     CallEvent,
@@ -9,6 +10,22 @@ from calls.models import (
     ProviderRequest,
     RingingAlert,
 )
+from calls.services.outcomes import record_outcome_copy_inbound, record_outcome_copy_outbound
+
+
+class WrapUpCorrection:
+    """Saving a corrected disposition updates the call's records too, as a wrap-up does: with
+    the call's row locked FOR UPDATE, which a sync storing the record waits for
+    (calls/services/outcomes.py)."""
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            type(obj).objects.select_for_update().filter(pk=obj.pk).exists()
+            super().save_model(request, obj, form, change)
+            if isinstance(obj, OutboundCall):
+                record_outcome_copy_outbound(obj)
+            else:
+                record_outcome_copy_inbound(obj.call_id)
 
 
 class ProviderRequestInline(admin.TabularInline):
@@ -19,7 +36,7 @@ class ProviderRequestInline(admin.TabularInline):
 
 
 @admin.register(OutboundCall)
-class OutboundCallAdmin(admin.ModelAdmin):
+class OutboundCallAdmin(WrapUpCorrection, admin.ModelAdmin):
     """Calls are placed from the workspace or the API (which reach Smartflo); here a supervisor
     can only correct a call's note and disposition."""
 
@@ -54,7 +71,7 @@ class DispositionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RingingAlert)
-class RingingAlertAdmin(admin.ModelAdmin):
+class RingingAlertAdmin(WrapUpCorrection, admin.ModelAdmin):
     """Inbound calls offered to agents, raised, answered and ended by Smartflo's events: read-only,
     except the answering agent's note and disposition, which can be corrected (as a call's)."""
 

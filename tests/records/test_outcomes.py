@@ -231,3 +231,22 @@ def test_the_migration_copies_the_outcomes_already_noted(asha, vikram, make_user
     assert outcome_of("1717000000.000071") == "Interested"
     assert outcome_of("1717000000.000072") == "Escalated"
     assert outcome_of(untouched.call_id) is None
+
+
+def test_a_disposition_corrected_in_the_admin_shows_on_the_records(admin_client, asha, make_user, labels):
+    ours = OutboundCall.objects.create(
+        requested_by=make_user("placer", role="agent"), agent=asha, destination="+919812345678",
+        status=CallStatus.COMPLETED, disposition=labels["Interested"],
+    )  # fmt: skip
+    placed = make_record(agent=asha, started_at=timezone.now() - timedelta(hours=1), outbound_call=ours)
+    inbound = answered_alert(asha, "1717000000.000081", minutes_ago=30)
+    received = make_record(agent=asha, started_at=timezone.now() - timedelta(hours=1), call_id="1717000000.000081")
+
+    for url, call, label in (
+        (f"/admin/calls/outboundcall/{ours.pk}/change/", placed, "Wrong number"),
+        (f"/admin/calls/ringingalert/{inbound.pk}/change/", received, "Resolved"),
+    ):
+        management = {"provider_requests-TOTAL_FORMS": "0", "provider_requests-INITIAL_FORMS": "0"}  # the inline
+        response = admin_client.post(url, {"note": "corrected", "disposition": labels[label].pk, **management})
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert outcome_of(call.call_id) == label
