@@ -39,6 +39,17 @@ def _quoted(text: str) -> str:
 _escape_repeated = lru_cache(maxsize=2048)(escape)
 
 
+@lru_cache(maxsize=512)
+def hangup_cell(cause: str) -> str:
+    """`NORMAL_CLEARING` as "Normal clearing" (words, which wrap in a narrow column), with the
+    code Smartflo sent as its tooltip; a dash when there is none."""
+    if not cause:
+        return f'<td class="small">{DASH}</td>'
+    words = cause.replace("_", " ").strip()
+    words = words[:1].upper() + words[1:].lower() if words.isupper() or "_" in cause else words
+    return f'<td class="small" title="{escape(cause)}">{escape(words) or DASH}</td>'
+
+
 def table_rows(rows: list[RecordRow]) -> SafeString:
     """The table body: one `<tr>` per row (start, direction, status, agent, customer as a call-back
     link, the agents' outcome, duration, talk time, hangup cause, a play button for the recording proxy)."""
@@ -68,7 +79,7 @@ def table_rows(rows: list[RecordRow]) -> SafeString:
             f'<td class="nowrap" title="DID {again(row.did_number) or DASH}">{customer}</td>'
             f"<td>{again(row.outcome) or DASH}</td>"
             f'<td class="num">{row.duration}</td><td class="num">{row.talk_time}</td>'
-            f'<td class="small">{again(row.hangup_cause) or DASH}</td><td>{recording}</td></tr>'
+            f"{hangup_cell(row.hangup_cause)}<td>{recording}</td></tr>"
         )
     return mark_safe("".join(html))  # noqa: S308 (every value above is escaped)
 

@@ -16,6 +16,15 @@ from calls.records_selectors import RecordRow
 from contactcenter.smartflo import IST
 
 
+def hangup(cause: str) -> str:
+    if not cause:
+        return f'<td class="small">{DASH}</td>'
+    words = cause.replace("_", " ").strip()
+    if words.isupper() or "_" in cause:
+        words = words.capitalize()
+    return f'<td class="small" title="{escape(cause)}">{escape(words) or DASH}</td>'
+
+
 def reference(rows: list[RecordRow]) -> str:
     records_url, dial_url = reverse("calls:records"), reverse("calls:workspace")
     html = []
@@ -40,12 +49,14 @@ def reference(rows: list[RecordRow]) -> str:
             f'<td class="nowrap" title="DID {escape(row.did_number) or DASH}">{customer}</td>'
             f"<td>{escape(row.outcome) or DASH}</td>"
             f'<td class="num">{row.duration}</td><td class="num">{row.talk_time}</td>'
-            f'<td class="small">{escape(row.hangup_cause) or DASH}</td><td>{recording}</td></tr>'
+            f"{hangup(row.hangup_cause)}<td>{recording}</td></tr>"
         )
     return "".join(html)
 
 
-text = st.text(max_size=12) | st.sampled_from(["", "<b>&'\"", "+919812300001", "1716000000.000042", "a b/c?d"])
+text = st.text(max_size=12) | st.sampled_from(
+    ["", "<b>&'\"", "+919812300001", "1716000000.000042", "a b/c?d", "NORMAL_CLEARING", "_", "No answer"]
+)
 number = text | st.from_regex(r"\+?[0-9]{0,13}", fullmatch=True) | st.from_regex(r"\+\d{1,6}", fullmatch=True)
 moment = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9998, 12, 31)).map(
     lambda d: d.replace(tzinfo=UTC).astimezone(IST)
@@ -84,3 +95,9 @@ def test_every_value_is_escaped():
     html = table_rows([row])
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "10 Mar 2026, 09:05:07" in html and 'data-label="10 Mar, 09:05 · &lt;script&gt;' in html
+
+
+def test_hangup_causes_read_as_words_with_the_code_as_tooltip():
+    row = RecordRow("1.2", datetime(2026, 3, 10, 9, 5, 7, tzinfo=IST), "Inbound", "missed", "Missed", "", "", "",
+                    "0:01", "0:00", "ORIGINATOR_CANCEL", False, "")  # fmt: skip
+    assert '<td class="small" title="ORIGINATOR_CANCEL">Originator cancel</td>' in table_rows([row])
