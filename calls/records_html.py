@@ -46,7 +46,8 @@ def hangup_cell(cause: str) -> str:
     if not cause:
         return f'<td class="small">{DASH}</td>'
     words = cause.replace("_", " ").strip()
-    words = words[:1].upper() + words[1:].lower() if words.isupper() or "_" in cause else words
+    if words.isupper() or "_" in cause:  # a code, not words someone wrote
+        words = words.capitalize()
     return f'<td class="small" title="{escape(cause)}">{escape(words) or DASH}</td>'
 
 

@@ -416,7 +416,7 @@ def _table_page(
                 minutes_seconds(talk),
                 hangup_cause,
                 bool(has_recording),
-                labels.get(disposition_id, "") if disposition_id is not None else "",
+                labels.get(disposition_id, ""),
             )
         )
     return rows, (fetched[0][-1] if fetched else None)
@@ -446,10 +446,11 @@ class ChartData:
 
 
 def call_record_charts(
-    *, scope: RecordScope, filters: RecordFilters, outcomes: list[tuple[int, str]] | None = None
+    *, scope: RecordScope, filters: RecordFilters, outcomes: list[tuple[int, str]]
 ) -> dict[str, Any]:
     """Calls per hour of day and per day (answered/missed), answered vs missed, per-agent
-    volume and talk time, and calls per outcome, over the filtered records. Three grouped
+    volume and talk time, and calls per outcome (`outcomes`: `record_outcomes()`, which the
+    filter form has read), over the filtered records. Three grouped
     queries; cached briefly (the key changes whenever a sync stores something, or a wrap-up
     changes a record's outcome)."""
     # Cheap to read (both are primary-key lookups) and changed by every sync that stores rows.
@@ -461,7 +462,7 @@ def call_record_charts(
     if cached is not None:
         return cached
     records = call_records_filter(call_records_visible_to(scope), filters).order_by()
-    data = _charts(records, record_outcomes() if outcomes is None else outcomes).as_dict()
+    data = _charts(records, outcomes).as_dict()
     cache.set(key, data, CHARTS_CACHE_SECONDS)
     return data
 
