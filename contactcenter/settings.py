@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "contactcenter.core.middleware.HtmxSignInMiddleware",  # signed out: a page load, not a swap
+    "contactcenter.core.middleware.SignedInNoStoreMiddleware",  # Back re-asks, never a stored copy
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -5,7 +5,7 @@ while the caller waits. It authenticates by its own token and uses no session, C
 user, messages or lockout, so running the whole stack for it only adds latency. This
 middleware, first in the list, hands such paths straight to their view.
 
-`HtmxSignInMiddleware`: see its docstring.
+`HtmxSignInMiddleware` and `SignedInNoStoreMiddleware`: see their docstrings.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 
@@ -68,4 +69,24 @@ class HtmxSignInMiddleware:
             answer = HttpResponse("Sign in again.", status=401, content_type="text/plain; charset=utf-8")
             answer["HX-Redirect"] = redirect_to_login(page)["Location"]
             return answer
+        return response
+
+
+class SignedInNoStoreMiddleware:
+    """What a signed-in user is shown is never stored by the browser (`Cache-Control: no-store`).
+
+    Pages show live state (the call an agent is on) and personal data (customers' numbers). A
+    stored copy would come back on Back: an agent returning to the workspace would be shown it
+    as it was when first loaded ("No call in progress" while a call is live), and after sign-out,
+    Back would show the previous user's pages. Responses that say how they may be cached (the
+    static icon, a recording's own caching) keep their header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control") and request.user.is_authenticated:
+            add_never_cache_headers(response)
         return response

@@ -339,3 +339,23 @@ def test_a_note_being_typed_survives_a_reload_until_it_is_saved(page, live_serve
     page.reload()
     expect(page.locator(".draft-restored")).to_have_count(0)  # said once, then dropped
     assert page.console_errors == []
+
+
+def test_back_to_the_workspace_shows_the_call_still_on(page, live_server, smartflo, team):
+    """The browser keeps no copy of a signed-in page: Back asks again and shows the call as it is
+    now, not the workspace as first loaded (before the dial)."""
+    smartflo.set_scenario("9876543210", hold=True)
+    sign_in(page, live_server, "asha")
+    page.click("nav >> text=Calls")
+    page.fill("#id_destination_number", "9876543210")
+    page.click("button.call")
+    expect(page.locator("#call-status")).to_have_text("In progress", timeout=10000)
+
+    page.click("nav >> text=Records")
+    page.wait_for_url("**/calls/records/**")
+    page.go_back()
+    page.wait_for_url("**/calls/")
+    expect(page.locator("#call-status")).to_have_text("In progress", timeout=10000)
+    expect(page.locator("#hangup")).to_be_visible()
+    smartflo.hangup(OutboundCall.objects.get().call_id)
+    assert not page.console_errors

@@ -43,6 +43,21 @@ def test_sign_in_then_home(client):
     assert b"asha" in page.content
 
 
+def test_what_a_signed_in_user_sees_is_never_stored_by_the_browser(client):
+    """Back must ask again: a stored workspace would show a live call as none, and after sign-out
+    the previous user's pages would come back."""
+    user = User.objects.create_superuser("boss", password="a-long-passphrase")
+    client.force_login(user)
+    for path in ("/", "/calls/", "/calls/records/", "/agents/", "/api/v1/call-records/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"], path
+    assert client.get("/favicon.ico")["Cache-Control"] == "public, max-age=86400"  # it says its own
+    client.logout()  # and through the API's token, without a session
+    api = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert api.status_code == 200 and "no-store" in api["Cache-Control"]
+
+
 def test_sign_out_by_get_shows_the_button_and_signs_out_only_by_post():
     from django.test import Client
 
