@@ -359,3 +359,16 @@ def test_back_to_the_workspace_shows_the_call_still_on(page, live_server, smartf
     expect(page.locator("#hangup")).to_be_visible()
     smartflo.hangup(OutboundCall.objects.get().call_id)
     assert not page.console_errors
+
+
+def test_an_agent_page_polls_for_calls_without_console_errors(page, live_server, team):
+    """The incoming-call poll sends back what it shows (`#incoming-shown`); before its first
+    answer there is nothing to send, and HTMX must not find the element missing."""
+    logged = []
+    page.on("console", lambda message: logged.append(message.text) if message.type == "error" else None)
+    sign_in(page, live_server, "asha")
+    with page.expect_response(lambda r: "/calls/alerts/" in r.url):
+        page.goto(live_server.url + "/calls/")
+    with page.expect_response(lambda r: "/calls/alerts/" in r.url, timeout=5000):
+        pass  # the next poll, 2 s later
+    assert logged == []
