@@ -93,10 +93,11 @@ def workspace(request: HttpRequest) -> HttpResponse:
     form = DialForm(initial={"destination_number": request.GET.get("dial", "")})
     # Opened from "Write a note": the cursor is in the note (the form may be below the fold).
     context = {"ws": data, "form": form, "focus_note": bool(asked) and data.live_inbound is not None}
+    if data.live is not None or data.live_inbound is not None:  # a call in the panel: its wrap-up form
+        context["dispositions"] = _dispositions()
     if data.live is not None:  # the panel as the dial's answer draws it, transfer choices included
         context["targets"] = transfer_targets_for(data.live)
     elif data.live_inbound is not None:  # an inbound call: its note can be written now
-        context["dispositions"] = _dispositions()
         context["targets"] = transfer_targets(exclude=data.live_inbound.agent) if data.live_inbound.is_live else []
     return render(request, "calls/workspace.html", context)
 

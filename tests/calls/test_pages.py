@@ -21,6 +21,15 @@ def test_timeout_shows_outcome_unknown(asha_client, smartflo):
     assert 'data-status="unknown"' in html
 
 
+def test_a_call_of_unknown_outcome_in_the_panel_offers_the_dispositions_after_a_reload(asha_client, smartflo):
+    smartflo.add_fault(endpoint="click_to_call", error_rate=1.0, error_status=503, times=1)
+    assert 'data-status="unknown"' in dial(asha_client)
+    html = asha_client.get("/calls/").content.decode()
+    assert 'data-status="unknown"' in html and 'id="wrap-disposition"' in html
+    for disposition in Disposition.objects.filter(active=True):
+        assert f'<option value="{disposition.pk}" >{disposition.label}</option>' in html
+
+
 def test_refusal_shows_smartflos_message(asha_client, asha, smartflo):
     smartflo.block_agent(asha.smartflo_id)
     html = dial(asha_client)
