@@ -22,7 +22,7 @@ from calls.models import CallStatus, Disposition, OutboundCall, ProviderRequest,
 from calls.services.events import inbound_call_moved
 from calls.services.outcomes import record_outcome_copy_inbound, record_outcome_copy_outbound
 from calls.services.state import IllegalTransition, call_can_transition, call_transition
-from contactcenter.core.exceptions import ApplicationError, provider_error
+from contactcenter.core.exceptions import ApplicationError, provider_error, unknown_outcome_reason
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
 from contactcenter.smartflo import (
     BARGE,
@@ -38,7 +38,7 @@ from contactcenter.smartflo import (
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_OUTCOME_MESSAGE = "Outcome unknown: Smartflo did not answer in time. Check before calling again."
+
 PRE_ANSWER = (
     CallStatus.REQUESTED,
     CallStatus.ORIGINATING,
@@ -179,7 +179,10 @@ def call_place(
     except SmartfloError as exc:
         unknown = isinstance(exc, SmartfloUnknownOutcomeError)
         target = CallStatus.UNKNOWN if unknown else CallStatus.FAILED
-        message = UNKNOWN_OUTCOME_MESSAGE if unknown else (exc.provider_message or exc.message)
+        if unknown:
+            message = f"Outcome unknown: {unknown_outcome_reason(exc)}. Check before calling again."
+        else:
+            message = exc.provider_message or exc.message
         if call_can_transition(OutboundCall.objects.get(pk=call.pk).status, target):
             call_transition(call=call, to=target, provider_message=message)
         logger.warning("click to call %s to %s: %s", call.pk, mask(destination_e164), exc)

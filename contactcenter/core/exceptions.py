@@ -66,6 +66,20 @@ def database_unavailable() -> ApplicationError:
     )
 
 
+def unknown_outcome_reason(exc) -> str:
+    """What went wrong after a request that may have reached Smartflo (a SmartfloUnknownOutcomeError),
+    as a clause: "Smartflo did not answer in time", "... answered with a server error (HTTP 503)"."""
+    from contactcenter.smartflo import SmartfloTimeoutError
+
+    if isinstance(exc.cause, SmartfloTimeoutError):
+        return "Smartflo did not answer in time"
+    if exc.status and exc.status >= 500:
+        return f"Smartflo answered with a server error (HTTP {exc.status})"
+    if exc.status:
+        return "Smartflo's answer could not be read"
+    return "the connection to Smartflo broke before its answer"
+
+
 def provider_error(exc: SmartfloError) -> ApplicationError:
     """The API-facing form of a Smartflo failure: 502 with Smartflo's own message when it refused,
     504 when the outcome is unknown, 502/503 for the rest."""
@@ -78,7 +92,7 @@ def provider_error(exc: SmartfloError) -> ApplicationError:
 
     if isinstance(exc, SmartfloUnknownOutcomeError):
         return ApplicationError(
-            "Smartflo did not answer in time, so the outcome is unknown: check Smartflo before trying again.",
+            f"{unknown_outcome_reason(exc)}, so the outcome is unknown: check Smartflo before trying again.",
             code="provider_unknown_outcome",
             status_code=504,
         )

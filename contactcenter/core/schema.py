@@ -39,7 +39,10 @@ ERROR_DESCRIPTIONS = {
     429: "Throttled: `Retry-After` (and `extra.retry_after`) says how many seconds to wait.",
     502: "Smartflo refused the request (`extra.provider_message` has its words) or our credentials.",
     503: "Smartflo is unreachable or overloaded: try again shortly.",
-    504: "Smartflo did not answer in time, so the outcome is unknown: check before trying again.",
+    504: (
+        "The request may have reached Smartflo but no usable answer came back (no answer in time, a server"
+        " error, a broken connection), so the outcome is unknown: check before trying again."
+    ),
 }
 
 #: What an operation that asks Smartflo while the client waits can answer when Smartflo fails.

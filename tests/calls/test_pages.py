@@ -19,6 +19,8 @@ def test_timeout_shows_outcome_unknown(asha_client, smartflo):
     html = dial(asha_client)
     assert "Outcome unknown: check before calling again." in html
     assert 'data-status="unknown"' in html
+    assert "Smartflo did not answer in time, so the outcome is unknown" in html  # why, as it happened
+    assert OutboundCall.objects.get().provider_message.startswith("Outcome unknown: Smartflo did not answer in time.")
 
 
 def test_a_call_of_unknown_outcome_in_the_panel_offers_the_dispositions_after_a_reload(asha_client, smartflo):
@@ -39,7 +41,9 @@ def test_refusal_shows_smartflos_message(asha_client, asha, smartflo):
 
 def test_5xx_is_unknown_and_401_names_the_token(asha_client, smartflo, settings):
     smartflo.add_fault(endpoint="click_to_call", error_rate=1.0, error_status=502, times=1)
-    assert 'data-status="unknown"' in dial(asha_client)
+    html = dial(asha_client)
+    assert 'data-status="unknown"' in html
+    assert "Smartflo answered with a server error (HTTP 502), so the outcome is unknown" in html  # not "in time"
     OutboundCall.objects.all().delete()
     settings.SMARTFLO_API_TOKEN = "expired"
     html = dial(asha_client, "9876543211")
