@@ -53,7 +53,11 @@ def agent_validate_new(
     cleaned["username"] = (username or "").strip() or None
     if cleaned["username"]:
         User = get_user_model()
-        if User.objects.filter(username__iexact=cleaned["username"]).exists():
+        try:  # the user model's own rules (letters, digits and @.+-_), so the admin can edit it later
+            User._meta.get_field(User.USERNAME_FIELD).run_validators(cleaned["username"])
+        except ValidationError as exc:
+            errors["username"] = list(exc.messages)
+        if "username" not in errors and User.objects.filter(username__iexact=cleaned["username"]).exists():
             errors["username"] = ["This username is taken."]
         if not password:
             errors["password"] = ["A password is required when a username is given."]
@@ -62,6 +66,8 @@ def agent_validate_new(
                 validate_password(password, User(username=cleaned["username"]))
             except ValidationError as exc:
                 errors["password"] = list(exc.messages)
+    elif password:
+        errors["password"] = ["A password needs a username to sign in with: give one, or leave the password empty."]
     if errors:
         raise ValidationError(errors)
     cleaned["password"] = password

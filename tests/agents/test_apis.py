@@ -44,6 +44,10 @@ def test_create_returns_201_with_the_smartflo_id(api, smartflo):
         ({"follow_me_number": "9876500042"}, "name"),
         ({"name": "K", "follow_me_number": "98765"}, "follow_me_number"),
         ({"name": "K", "follow_me_number": "9876500042", "intercom": "42"}, "intercom"),
+        (
+            {"name": "K", "follow_me_number": "9876500042", "username": "x y<>", "password": "a-long-passphrase"},
+            "username",
+        ),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(api, smartflo, body, field):

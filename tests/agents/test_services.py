@@ -79,6 +79,17 @@ def test_timeout_leaves_no_row_and_says_the_outcome_is_unknown(smartflo):
         ({"name": "A", "follow_me_number": "9876500042", "intercom": "abcd"}, "intercom"),
         ({"name": "A", "follow_me_number": "9876500042", "username": "x"}, "password"),
         ({"name": "A", "follow_me_number": "9876500042", "username": "x", "password": "123"}, "password"),
+        # what the user model refuses (the admin could never save such a user again)
+        (
+            {"name": "A", "follow_me_number": "9876500042", "username": "a b/c", "password": "a-long-passphrase"},
+            "username",
+        ),
+        (
+            {"name": "A", "follow_me_number": "9876500042", "username": "x y<>", "password": "a-long-passphrase"},
+            "username",
+        ),
+        # a password with no username would be dropped without a word
+        ({"name": "A", "follow_me_number": "9876500042", "password": "a-long-passphrase"}, "password"),
     ],
 )
 def test_bad_input_is_refused_field_by_field_and_nothing_is_sent(smartflo, fields, bad_field):
