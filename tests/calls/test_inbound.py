@@ -472,6 +472,7 @@ def test_a_save_over_a_note_changed_elsewhere_is_refused_and_keeps_both(asha_cli
     html = refused.content.decode()
     assert "changed elsewhere" in html and "“refunded”" in html and "customer wants refund</textarea>" in html
     assert "note-saved" not in refused.get("HX-Trigger", "")
+    assert 'class="muted saved"' in saved.content.decode() and 'class="muted saved"' not in html  # not "Saved."
     call.refresh_from_db()
     assert call.note == "refunded"  # not lost
     new_base = re.search(r'name="base" value="(\w+)"', html).group(1)  # the form is now on the saved note
