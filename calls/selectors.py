@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -99,11 +99,13 @@ def _is_uuid(text: str) -> bool:
 class MissedCall:
     """A call the agent should return: a customer who called in and was not answered (seen
     ringing at the agent and ending unanswered, or in Smartflo's synced records), or the agent's
-    own call the customer did not pick up."""
+    own call that did not reach the customer: the customer did not pick up, or (`not_dialled`)
+    the agent's own phone did not answer, so the customer was never rung."""
 
     number: str
     at: object  # aware datetime
     inbound: bool
+    not_dialled: bool = False
 
 
 def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[MissedCall]:
@@ -133,11 +135,39 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
         OutboundCall.objects.filter(handled_by(agent), status=CallStatus.MISSED)
         .filter(requested_at__gte=since)
         .order_by("-requested_at")
-        .values_list("destination", "requested_at")[:limit]
+        .values_list("destination", "requested_at", "agent_answered_at")[:limit]
     )
-    merged = [MissedCall(n, at, True) for n, at in inbound.values()] + [MissedCall(n, at, False) for n, at in outbound]
+    merged = [MissedCall(n, at, True) for n, at in inbound.values()] + [
+        MissedCall(n, at, False, not_dialled=agent_answered is None) for n, at, agent_answered in outbound
+    ]
+    spoken = _last_spoken(agent, {m.number for m in merged})
+    # not those the agent has spoken with since (called back and answered, or answered their call)
+    merged = [m for m in merged if m.number not in spoken or m.at > spoken[m.number]]
     merged.sort(key=lambda m: m.at, reverse=True)
     return merged[:limit]
+
+
+def _last_spoken(agent: Agent, numbers: set[str]) -> dict[str, object]:
+    """`{number: when the agent last spoke with it}`: their latest call to it that the customer
+    answered, or the latest call from it that they answered (two queries)."""
+    if not numbers:
+        return {}
+    placed = (
+        OutboundCall.objects.filter(handled_by(agent), destination__in=numbers, answered_at__isnull=False)
+        .values("destination")
+        .annotate(last=Max("requested_at"))
+        .values_list("destination", "last")
+    )
+    answered = (
+        RingingAlert.objects.filter(agent=agent, caller_number__in=numbers, answered_at__isnull=False)
+        .values("caller_number")
+        .annotate(last=Max("answered_at"))
+        .values_list("caller_number", "last")
+    )
+    spoken: dict[str, object] = {}
+    for number, last in [*placed, *answered]:
+        spoken[number] = max(last, spoken.get(number, last))
+    return spoken
 
 
 def _missed_here(alerts: QuerySet[RingingAlert]) -> QuerySet[RingingAlert]:

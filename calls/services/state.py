@@ -59,7 +59,9 @@ def call_transition(*, call: OutboundCall, to: str, provider_message: str | None
     locked.status = to
     fields = ["status", "updated_at"]
     now = timezone.now()
-    if to == S.AGENT_ANSWERED and locked.agent_answered_at is None:
+    # Click to call rings the agent first: a customer rung or answered means the agent answered,
+    # even when Smartflo's event for it was lost or came late.
+    if to in (S.AGENT_ANSWERED, S.CUSTOMER_RINGING, S.IN_PROGRESS) and locked.agent_answered_at is None:
         locked.agent_answered_at = now
         fields.append("agent_answered_at")
     if to == S.IN_PROGRESS and locked.answered_at is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from calls.models import CallStatus, Disposition, OutboundCall
@@ -147,7 +149,8 @@ def test_workspace_lists_and_query_count(asha_client, asha, django_assert_max_nu
             destination=f"+9198765432{i:02d}",
             status=CallStatus.MISSED if i % 2 else CallStatus.COMPLETED,
         )
-    with django_assert_max_num_queries(13):
+    # (15: two of them ask whether the missed customers were spoken with since)
+    with django_assert_max_num_queries(15):
         html = asha_client.get("/calls/").content.decode()
     assert html.count("Call back") == 10
     assert "+919876543201" in html
@@ -268,12 +271,45 @@ def test_missed_calls_include_customers_who_called_in(asha_client, asha):
         synced_at=timezone.now(),
     )
     OutboundCall.objects.create(
-        requested_by=asha.user, agent=asha, destination="+919833333333", status=CallStatus.MISSED
+        requested_by=asha.user, agent=asha, destination="+919833333333", status=CallStatus.MISSED,
+        agent_answered_at=timezone.now(),
+    )  # fmt: skip
+    OutboundCall.objects.create(  # her own phone did not answer: the customer was never rung
+        requested_by=asha.user, agent=asha, destination="+919844444444", status=CallStatus.MISSED
     )
     html = asha_client.get("/calls/").content.decode()
-    assert "+919811111111" in html and "called in, not answered" in html
-    assert "+919833333333" in html and "did not pick up your call" in html
+    missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
+    rows = dict(re.findall(r">(\+91\d{10})</a></td>(.*?)</tr>", missed, re.S))
+    assert "called in, not answered" in rows["+919811111111"]
+    assert "did not pick up your call" in rows["+919833333333"]
+    assert "not dialled: your phone did not answer" in rows["+919844444444"]
     assert "+919822222222" not in html
+
+
+def test_a_missed_customer_leaves_the_list_once_spoken_with(asha_client, asha):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.models import RingingAlert
+
+    earlier = timezone.now() - timedelta(hours=2)
+    for number in ("+919833333333", "+919844444444", "+919855555555"):
+        missed = OutboundCall.objects.create(
+            requested_by=asha.user, agent=asha, destination=number, status=CallStatus.MISSED
+        )
+        OutboundCall.objects.filter(pk=missed.pk).update(requested_at=earlier)
+    # called back and answered; called in and answered; called back, not answered again
+    OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919833333333",
+                                status=CallStatus.COMPLETED, answered_at=timezone.now())  # fmt: skip
+    RingingAlert.objects.create(agent=asha, call_id="1700000000.9", caller_number="+919844444444",
+                                answered_at=timezone.now())  # fmt: skip
+    OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919855555555",
+                                status=CallStatus.MISSED)  # fmt: skip
+    html = asha_client.get("/calls/").content.decode()
+    missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
+    assert "+919833333333" not in missed and "+919844444444" not in missed
+    assert missed.count("+919855555555</a>") == 2  # still not reached: both tries stay
 
 
 def test_an_ended_call_of_today_can_be_wrapped_up_later_from_its_row(asha_client, asha, smartflo):

@@ -57,3 +57,19 @@ def test_timestamps_are_set_on_the_way(call):
         call_transition(call=call, to=step)
     call.refresh_from_db()
     assert call.agent_answered_at <= call.answered_at <= call.ended_at
+
+
+def test_a_customer_rung_means_the_agent_answered_even_without_its_event(call):
+    """Click to call rings the agent first: a lost `agent_answered` event still leaves the call
+    marked as answered by the agent, or a missed customer would be listed as 'not dialled'."""
+    for step in (CallStatus.ORIGINATING, CallStatus.AGENT_RINGING, CallStatus.CUSTOMER_RINGING, CallStatus.MISSED):
+        call_transition(call=call, to=step)
+    call.refresh_from_db()
+    assert call.agent_answered_at is not None and call.answered_at is None
+
+
+def test_a_call_the_agent_did_not_answer_stays_unanswered_by_them(call):
+    for step in (CallStatus.ORIGINATING, CallStatus.AGENT_RINGING, CallStatus.MISSED):
+        call_transition(call=call, to=step)
+    call.refresh_from_db()
+    assert call.agent_answered_at is None
