@@ -29,10 +29,15 @@ class WrapUpCorrection:
 
 
 class ProviderRequestInline(admin.TabularInline):
+    """What we asked Smartflo for the call: a record, read-only (no rows to add)."""
+
     model = ProviderRequest
     extra = 0
     can_delete = False
     readonly_fields = ("created_at", "operation", "method", "path", "attempt", "status_code", "duration_ms", "error")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(OutboundCall)

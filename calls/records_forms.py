@@ -140,6 +140,7 @@ class RecordFilterForm(forms.Form):
         agent = data.get("agent") or None
         if agent and agent != NO_AGENT:
             agent = int(agent)
+        duration = data.get("duration") if "op" not in self.errors else None
         outcome = data.get("outcome") or None
         if outcome and outcome != NO_OUTCOME:
             outcome = int(outcome)
@@ -149,8 +150,9 @@ class RecordFilterForm(forms.Form):
             agent=agent,
             direction=data.get("direction") or "",
             status=data.get("status") or "",
-            duration_op=(data.get("op") or ">=") if data.get("duration") is not None else "",
-            duration=data.get("duration"),
+            # the operator and the seconds are one filter: with either refused, neither applies
+            duration_op=(data.get("op") or ">=") if duration is not None else "",
+            duration=duration,
             number=(data.get("number") or "").strip(),
             hour=data.get("hour"),
             outcome=outcome,

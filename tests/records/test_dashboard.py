@@ -76,6 +76,9 @@ def test_bad_filter_values_are_reported_and_ignored(records, supervisor_client):
     assert response.status_code == 200
     assert len(rows(response)) == 3
     assert "Enter a whole number" in response.content.decode()
+    # an operator that is not one: the duration it goes with is not applied either (not as ">=")
+    response = supervisor_client.get(URL, {**RANGE, "op": "xx", "duration": "31"})
+    assert len(rows(response)) == 3 and filter_errors(response)[0].startswith("Duration: Select a valid choice")
 
 
 def filter_errors(response) -> list[str]:

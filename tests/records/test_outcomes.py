@@ -252,3 +252,12 @@ def test_a_disposition_corrected_in_the_admin_shows_on_the_records(admin_client,
         response = admin_client.post(url, {"note": "corrected", "disposition": labels[label].pk, **management})
         assert response.status_code == 302, response.content.decode()[:2000]
         assert outcome_of(call.call_id) == label
+
+
+def test_the_admin_call_page_offers_no_provider_request_to_add(admin_client, asha, make_user):
+    call = OutboundCall.objects.create(
+        requested_by=make_user("placer", role="agent"), agent=asha, destination="+919812345678"
+    )
+    page = admin_client.get(f"/admin/calls/outboundcall/{call.pk}/change/").content.decode()
+    assert 'name="note"' in page
+    assert 'name="provider_requests-MAX_NUM_FORMS" value="0"' in page  # the admin's script offers no "Add another"
