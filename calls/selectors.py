@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import FINAL_STATUSES, INBOUND_ON_CALL_LIMIT, CallStatus, OutboundCall, RingingAlert, held_by
-from calls.services.actions import LIVE_CALLS_CHANGED_KEY, interactive_client
+from calls.services.actions import LIVE_CALLS_CHANGED_KEY, PRE_ANSWER, interactive_client
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import is_supervisor
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -394,6 +394,12 @@ class BoardRow:
     @property
     def state_label(self) -> str:
         return (self.live.state or "live").replace("_", " ").capitalize()
+
+    @property
+    def transferable(self) -> bool:
+        """Not while Smartflo says the call is still being set up (the agent's or the customer's
+        phone ringing): a transfer needs the customer on the line, as the agent's panel says."""
+        return self.live.state not in PRE_ANSWER
 
 
 def live_board(*, user) -> tuple[list[BoardRow], float]:

@@ -99,6 +99,20 @@ def test_the_board_offers_every_agent_but_the_one_on_the_call(supervisor_client,
     ]
 
 
+def test_the_board_offers_no_transfer_while_the_call_is_still_ringing(supervisor_client, asha_client, smartflo):
+    """As the agent's panel: a transfer needs the customer on the line."""
+    smartflo.set_scenario("9876543210", ring_seconds=30)
+    call_id = asha_client.post(
+        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
+    ).json()["call_id"]
+    smartflo.wait_for_state(call_id, "agent_ringing")
+    html = supervisor_client.get("/calls/live/board/").content.decode()
+    row = re.search(rf'<tr data-call-id="{re.escape(call_id)}">(.*?)</tr>', html, re.S).group(1)
+    assert "Agent ringing" in row and "Transfer once the customer answers." in row
+    assert '<select name="agent"' not in row and "Hang up" in row  # hanging up still can
+    smartflo.hangup(call_id)
+
+
 def test_a_call_we_did_not_place_excludes_smartflos_agent_on_it(supervisor_client, sandbox_agents, smartflo):
     smartflo.set_scenario("9876543211", hold=True)
     call_id = smartflo.click_to_call(agent_number="1002", destination_number="9876543211")  # Vikram's intercom
