@@ -7,6 +7,7 @@ import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -74,6 +75,13 @@ class SignOutView(auth_views.LogoutView):
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return render(request, self.template_name)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if signed_in:  # the sign-in page says so (the message travels in a cookie: the session is gone)
+            messages.info(request, "You have signed out.")
+        return response
 
 
 @require_safe

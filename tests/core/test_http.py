@@ -73,6 +73,8 @@ def test_sign_out_by_get_shows_the_button_and_signs_out_only_by_post():
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(1)).group(1)
     signed_out = client.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
     assert (signed_out.status_code, signed_out["Location"]) == (302, "/accounts/login/")
+    assert "You have signed out." in client.get("/accounts/login/").content.decode()  # said, once
+    assert "You have signed out." not in client.get("/accounts/login/").content.decode()
     assert client.get("/").status_code == 302
     again = client.get("/accounts/logout/")
     assert again.status_code == 200 and 'href="/accounts/login/">Sign in</a>' in again.content.decode()

@@ -42,6 +42,9 @@ def test_links_under_a_script_prefix_and_at_the_root(supervisor_client, monkeypa
     }
     for label in ("Calls", "Records", "Live calls", "Agents", "OTP calls", "Sign out"):
         assert prefixed[label] == "/cc" + root[label], label
+    # a page is called what its link says
+    for label in ("Live calls", "Agents", "OTP calls"):
+        assert f"<h1>{label}</h1>" in supervisor_client.get(root[label]).content.decode(), label
 
 
 def test_an_agent_polls_for_incoming_calls(asha):
