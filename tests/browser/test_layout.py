@@ -123,6 +123,28 @@ def test_table_cells_break_only_between_words(page, live_server, busy_day, path,
         assert page.evaluate(CLIPPED_SELECTS) == [], f"selects too narrow for their choice at {width} px"
 
 
+# Inputs too narrow for their placeholder ("Name, number or interc"): as for selects.
+CLIPPED_PLACEHOLDERS = """() => {
+  const context = document.createElement("canvas").getContext("2d");
+  return Array.from(document.querySelectorAll("main input[placeholder]")).filter(input => {
+    const style = getComputedStyle(input);
+    context.font = style.font;
+    const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return context.measureText(input.placeholder).width > room;
+  }).map(input => input.placeholder);
+}"""
+
+
+@pytest.mark.parametrize("path", ["/agents/", "/otp/"], ids=["agents", "otp"])
+def test_search_boxes_show_their_whole_placeholder(page, live_server, busy_day, path):
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + path)
+    expect(page.locator("main input[placeholder]").first).to_be_visible()
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate(CLIPPED_PLACEHOLDERS) == [], f"placeholder cut at {width} px"
+
+
 # Each table's scroll box (the table itself once it is a block, else its `.table-scroll`
 # wrapper): whether it is wider inside than out, and whether it carries the scroll shadows
 # (gradients, the covers moving with the content).
