@@ -60,7 +60,7 @@ HISTORY_NUMBER_ERROR = (
 
 
 def _panel(
-    request: HttpRequest, call, *, error: str = "", status: int = 200, note_text: str | None = None
+    request: HttpRequest, call, *, error: str = "", status: int = 200, note_text: str | None = None, notice: str = ""
 ) -> HttpResponse:
     """The live-call panel. HTMX swaps it in place (errors included, so they always show);
     a plain form post gets the workspace back with the error as a message."""
@@ -72,6 +72,7 @@ def _panel(
     context = {
         "call": call,
         "error": error,
+        "notice": notice,  # what a save did, when "Saved." would not say it
         "passed": passed,  # live, but with the colleague they transferred it to: a wrap-up, no actions
         "panel_status": "passed" if passed else (call.status if call else ""),
         "targets": transfer_targets_for(call) if call is not None and not passed else [],
@@ -216,17 +217,28 @@ def _save_wrap_up(request: HttpRequest, call, save, panel) -> HttpResponse:
     if not form.is_valid():
         problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
         return panel(request, call, error=" ".join(problems), note_text=typed)
+    had = bool(call.note or call.disposition_id)
+    if not had and not form.cleaned_data["note"].strip() and form.cleaned_data["disposition"] is None:
+        return _wrap_up_notice(request, call, panel, "Nothing to save yet: write a note or choose a disposition.")
     try:
         call = save(call=call, base=request.POST.get("base"), **form.cleaned_data)
     except ValidationError as exc:
         call.refresh_from_db()
         return panel(request, call, error=" ".join(exc.messages), note_text=typed)
+    notice = "Note and disposition cleared." if had and not (call.note or call.disposition_id) else ""
     if not request.headers.get("HX-Request"):
-        messages.success(request, "Note saved.")
-    response = panel(request, call)
+        messages.success(request, notice or "Note saved.")
+    response = panel(request, call, notice=notice)
     triggers = [response.get("HX-Trigger"), "call-ended", "note-saved"]
     response["HX-Trigger"] = ", ".join(dict.fromkeys(t for t in triggers if t))
     return response
+
+
+def _wrap_up_notice(request: HttpRequest, call, panel, notice: str) -> HttpResponse:
+    """An empty form posted over an empty wrap-up: nothing is saved, and the form says why."""
+    if not request.headers.get("HX-Request"):
+        messages.info(request, notice)
+    return panel(request, call, notice=notice)
 
 
 def _with_typed(error: str, typed: str | None, saved: str) -> str:
@@ -237,7 +249,7 @@ def _with_typed(error: str, typed: str | None, saved: str) -> str:
 
 
 def _inbound_panel(
-    request: HttpRequest, call: RingingAlert, *, error: str = "", note_text: str | None = None
+    request: HttpRequest, call: RingingAlert, *, error: str = "", note_text: str | None = None, notice: str = ""
 ) -> HttpResponse:
     """The panel of an inbound call the agent answered: its state line (polled until the hang-up)
     and its wrap-up form, usable during the call. A plain form post gets the workspace back."""
@@ -248,6 +260,7 @@ def _inbound_panel(
     context = {
         "call": call,
         "error": error,
+        "notice": notice,
         "dispositions": _dispositions(),
         "note_text": note_text if note_text is not None else call.note,
         "targets": transfer_targets(exclude=call.agent) if call.is_live else [],

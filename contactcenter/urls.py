@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -16,7 +15,7 @@ api_v1 = [
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", core_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", core_views.SignOutView.as_view(), name="logout"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("agents/", include("agents.urls")),

@@ -21,8 +21,9 @@ OPEN_STATES = [OtpState.QUEUED, OtpState.LEAD_ADDED, OtpState.CALLING, OtpState.
 
 @supervisor_required
 def otp_challenge_list_page(request: HttpRequest) -> HttpResponse:
-    state = request.GET.get("state", "")
-    if state not in OtpState.values:
+    state, state_error = request.GET.get("state", ""), ""
+    if state not in ("", *OtpState.values):  # an edited or stale link: say so, show every state
+        state_error = f"There is no OTP state “{state[:40]}”: showing all states."
         state = ""
     phone_query = request.GET.get("phone", "").strip()
     phone, phone_error = "", ""
@@ -42,6 +43,7 @@ def otp_challenge_list_page(request: HttpRequest) -> HttpResponse:
         "state": state,
         "phone_query": phone_query,
         "phone_error": phone_error,
+        "state_error": state_error,
         "now": timezone.now(),
     }
     return render(request, "otp/list.html", context)

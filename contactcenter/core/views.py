@@ -65,6 +65,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if healthy else 503)
 
 
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page. Someone already signed in goes on where they were headed (`next`,
+    else the landing page), told who they are signed in as, instead of a form that would sign
+    them in again over their own session."""
+
+    redirect_authenticated_user = True
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "GET" and request.user.is_authenticated:
+            messages.info(
+                request, f"You are signed in as {request.user.get_username()}. Sign out first to use another account."
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
 class SignOutView(auth_views.LogoutView):
     """Signing out stays a POST (a link or an image on another site must not sign anyone out);
     a GET, a typed or bookmarked /accounts/logout/, gets a page with the button instead of

@@ -116,6 +116,24 @@ def test_wrap_up_saves_note_and_disposition(asha_client, asha):
     assert (call.note, call.disposition) == ("call back Tuesday", disposition)
 
 
+def test_an_empty_wrap_up_says_nothing_was_saved_and_clearing_one_says_so(asha_client, asha):
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED
+    )
+    url = f"/calls/{call.pk}/wrap-up/"
+    html = asha_client.post(url, {"note": "   ", "disposition": ""}, **HX).content.decode()
+    assert '<span class="muted saved" role="status">Nothing to save yet: write a note or choose a disposition.' in html
+    assert "Saved." not in html
+    page = asha_client.post(url, {"note": "", "disposition": ""}, follow=True).content.decode()  # without JavaScript
+    assert "Nothing to save yet: write a note or choose a disposition." in page
+
+    asha_client.post(url, {"note": "call back", "disposition": Disposition.objects.get(label="Interested").pk}, **HX)
+    html = asha_client.post(url, {"note": "", "disposition": ""}, **HX).content.decode()
+    assert "Note and disposition cleared." in html and "Saved." not in html
+    call.refresh_from_db()
+    assert (call.note, call.disposition) == ("", None)
+
+
 def test_retired_disposition_is_refused(asha_client, asha):
     call = OutboundCall.objects.create(
         requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED

@@ -43,6 +43,19 @@ def test_sign_in_then_home(client):
     assert b"asha" in page.content
 
 
+def test_the_sign_in_page_sends_someone_signed_in_on_and_says_as_whom(client):
+    client.force_login(User.objects.create_user("asha", password="a-long-passphrase"))
+    onward = client.get("/accounts/login/?next=/calls/records/")
+    assert (onward.status_code, onward["Location"]) == (302, "/calls/records/")
+    page = client.get("/calls/records/").content.decode()
+    assert "You are signed in as asha. Sign out first to use another account." in page
+    home = client.get("/accounts/login/?next=https://elsewhere.example/")  # never off the site
+    assert (home.status_code, home["Location"]) == (302, "/")
+    assert client.get("/accounts/login/", {"next": "/"}).status_code == 302
+    client.logout()
+    assert client.get("/accounts/login/").status_code == 200  # signed out: the form
+
+
 def test_what_a_signed_in_user_sees_is_never_stored_by_the_browser(client):
     """Back must ask again: a stored workspace would show a live call as none, and after sign-out
     the previous user's pages would come back."""
