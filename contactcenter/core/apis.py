@@ -1,5 +1,8 @@
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,3 +23,37 @@ class MeApi(APIView):
         user = request.user
         data = {"id": user.pk, "username": user.get_username(), "roles": user_roles(user)}
         return Response(self.MeOutputSerializer(data).data)
+
+
+#: What the API's index lists: each collection's URL name (its items are `<collection><id>/`).
+API_INDEX = {
+    "me": "api-me",
+    "agents": "api-agents",
+    "agents_sync": "api-agents-sync",
+    "click_to_call": "api-click-to-call",
+    "call_records": "api-call-records",
+    "masking_rules": "api-masking-rules",
+    "masking_sessions": "api-masking-sessions",
+    "masking_resolve": "api-masking-resolve",
+    "otp_send": "api-otp-send",
+    "otp_verify": "api-otp-verify",
+    "webhooks_smartflo": "api-webhook-smartflo",
+}
+
+
+class ApiRootApi(APIView):
+    """`/api/v1/`: where the endpoints and their documentation are, for anyone (it names URLs,
+    nothing else; each endpoint asks for its own credentials)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "docs": request.build_absolute_uri(reverse("api-docs")),
+                "schema": request.build_absolute_uri(reverse("api-schema")),
+                "endpoints": {key: request.build_absolute_uri(reverse(name)) for key, name in API_INDEX.items()},
+            }
+        )

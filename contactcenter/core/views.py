@@ -73,7 +73,7 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "GET" and request.user.is_authenticated:
+        if request.method in ("GET", "POST") and request.user.is_authenticated:
             messages.info(
                 request, f"You are signed in as {request.user.get_username()}. Sign out first to use another account."
             )

@@ -150,6 +150,28 @@ def test_openapi_schema_and_docs(client):
     assert b"/static/vendor/swagger-ui" in docs.content  # served locally, not from a CDN
 
 
+def test_the_api_index_names_every_collection_and_the_docs(client):
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["docs"] == "http://testserver/api/docs/" and body["schema"] == "http://testserver/api/schema/"
+    listed = {url.removeprefix("http://testserver") for url in body["endpoints"].values()}
+
+    def routes(patterns, prefix=""):  # every /api/v1/ route without a parameter, as the URLconf has it
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from routes(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and "<" not in route and route.endswith("/"):
+                yield "/" + route
+
+    expected = {route for route in routes(get_resolver().url_patterns) if route.startswith("/api/v1/")}
+    assert listed == expected - {"/api/v1/"}
+    assert client.get("/api/v1/me/").status_code in (401, 403)  # the index opens nothing
+
+
 def test_unknown_api_paths_answer_json_404(client):
     response = client.get("/api/v1/nope/")
     assert response.status_code == 404

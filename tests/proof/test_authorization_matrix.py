@@ -148,8 +148,17 @@ PAGE_ROWS = [
     Row("healthz", "POST", "/healthz", everyone(405)),
     Row("favicon.ico", "GET", "/favicon.ico", everyone(Outcome(302, location="/static/favicon.svg"))),
     Row("favicon.ico", "POST", "/favicon.ico", everyone(405)),
-    Row("accounts/login/", "GET", "/accounts/login/", everyone(200)),
-    Row("accounts/login/", "POST", "/accounts/login/", everyone(200), variant="no credentials", form=True, body={}),
+    # Signed in already: on to the landing page (or `next`), not a second sign-in over the session.
+    Row("accounts/login/", "GET", "/accounts/login/", signed_in(Outcome(302, location="/"), anonymous=200)),
+    Row(
+        "accounts/login/",
+        "POST",
+        "/accounts/login/",
+        signed_in(Outcome(302, location="/"), anonymous=200),
+        variant="no credentials",
+        form=True,
+        body={},
+    ),
     # A GET signs nobody out: it shows the "Sign out" button (a POST); the POST signs out.
     Row("accounts/logout/", "GET", "/accounts/logout/", everyone(200)),
     Row(
@@ -549,7 +558,9 @@ API_ROWS = [
         body={"phone": "{challenge.phone}", "code": OTP_CODE},
     ),
     Row("api/v1/otp/verify/", "GET", "/api/v1/otp/verify/", api_signed_in(405)),
-    # OpenAPI schema and docs: public
+    # The API's index (URLs only), the OpenAPI schema and docs: public
+    Row("api/v1/", "GET", "/api/v1/", everyone(200)),
+    Row("api/v1/", "POST", "/api/v1/", everyone(405)),
     Row("api/schema/", "GET", "/api/schema/", everyone(200)),
     Row("api/docs/", "GET", "/api/docs/", everyone(200)),
 ]
