@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents.forms import AgentCreateForm
@@ -15,7 +16,8 @@ from contactcenter.core.permissions import supervisor_required
 def agent_list_page(request):
     search = request.GET.get("q", "").strip()
     page = Paginator(agent_list(search=search), 50).get_page(request.GET.get("page"))
-    return render(request, "agents/list.html", {"page": page, "search": search})
+    context = {"page": page, "search": search, "records_url": reverse("calls:records")}
+    return render(request, "agents/list.html", context)
 
 
 @supervisor_required

@@ -42,6 +42,17 @@ def test_sync_button(page_client, smartflo):
     assert b"Vikram Singh" in response.content
 
 
+def test_the_list_says_whose_counters_these_are_and_links_each_agent_to_their_calls(page_client, smartflo):
+    page_client.post("/agents/sync/")
+    vikram = Agent.objects.get(name="Vikram Singh")
+    html = page_client.get("/agents/").content.decode()
+    assert "Answered and Missed are Smartflo's own totals for each agent, as of the last sync" in html
+    link = f'<a href="/calls/records/?agent={vikram.pk}" aria-label="Call records of Vikram Singh">Calls</a>'
+    assert link in html
+    records = page_client.get(f"/calls/records/?agent={vikram.pk}").content.decode()
+    assert f'<option value="{vikram.pk}" selected>Vikram Singh</option>' in records  # the dashboard takes it
+
+
 def test_list_query_count_is_pinned(page_client, smartflo, django_assert_max_num_queries):
     for i in range(30):
         Agent.objects.create(name=f"A{i}", follow_me_number=f"+9198765{i:05d}", smartflo_id=str(i))
