@@ -123,6 +123,35 @@ def test_table_cells_break_only_between_words(page, live_server, busy_day, path,
         assert page.evaluate(CLIPPED_SELECTS) == [], f"selects too narrow for their choice at {width} px"
 
 
+# Controls of the live board beyond the screen's right edge, or overlapping each other.
+OFF_SCREEN_ACTIONS = """() => {
+  const controls = Array.from(document.querySelectorAll("#board td.actions button, #board td.actions select"));
+  const boxes = controls.map(el => el.getBoundingClientRect());
+  const off = controls.filter((el, i) => boxes[i].left < 0 || boxes[i].right > innerWidth).map(el => el.textContent.trim());
+  const overlapping = boxes.some((a, i) => boxes.some((b, j) => j > i &&
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom));
+  return {count: controls.length, off, overlapping};
+}"""
+
+
+def test_the_live_board_keeps_every_action_on_a_phones_screen(page, live_server, busy_day):
+    sign_in(page, live_server, "sup")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/calls/live/?every=30")
+    row = page.locator("#board tr[data-call-id]").first
+    expect(row).to_be_visible(timeout=10000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "layout-live-board-phone.png"), full_page=True)
+    actions = page.evaluate(OFF_SCREEN_ACTIONS)
+    assert actions["count"] >= 4 and actions["off"] == [] and not actions["overlapping"], actions
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
+    label = row.locator("td[data-label=Customer]").evaluate("td => getComputedStyle(td, '::before').content")
+    assert label == '"Customer: "'  # each value says what it is
+    page.set_viewport_size({"width": 1280, "height": 900})  # a desktop keeps the table, headings and all
+    expect(page.locator("#board thead")).to_be_visible()
+    assert page.evaluate(OFF_SCREEN_ACTIONS)["off"] == []
+
+
 # Inputs too narrow for their placeholder ("Name, number or interc"): as for selects.
 CLIPPED_PLACEHOLDERS = """() => {
   const context = document.createElement("canvas").getContext("2d");
