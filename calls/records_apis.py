@@ -2,8 +2,10 @@
 
 Agents get their own records, supervisors every record. Filters: `from`, `to` (inclusive;
 `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` in the display time zone, or ISO 8601 with an offset),
-`agent` (local agent id), `direction`, `status` (answered | missed), `min_duration` (seconds).
-Paginated with `count`, `next`, `previous`, `results`.
+`agent` (local agent id), `direction`, `status` (answered | missed), `min_duration` (seconds),
+and `outcome` (a disposition id, or `none`: no agent noted one). Paginated with `count`, `next`,
+`previous`, `results`; each record carries its `outcome`, the label of the disposition the agent
+who had the call noted (null if none).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rest_framework.views import APIView
 
 from calls.models import CallDirection, CallRecord, CallRecordStatus
 from calls.records_selectors import (
+    NO_OUTCOME,
     RecordFilters,
     RecordScope,
     call_record_get,
@@ -51,6 +54,11 @@ class CallRecordOutputSerializer(serializers.Serializer):
     missed_agents = serializers.JSONField(allow_null=True)
     custom_identifier = serializers.CharField()
     outbound_call = serializers.IntegerField(source="outbound_call_id", allow_null=True)
+    outcome = serializers.CharField(
+        source="disposition.label",
+        allow_null=True,
+        help_text="The disposition the agent who had the call noted (their wrap-up), or null.",
+    )
     recording = serializers.SerializerMethodField(help_text="Our authenticated recording proxy, or null.")
     synced_at = serializers.DateTimeField()
 
@@ -84,6 +92,7 @@ class CallRecordListApi(APIView):
         direction = serializers.ChoiceField(required=False, choices=CallDirection.values)
         status = serializers.ChoiceField(required=False, choices=CallRecordStatus.values)
         min_duration = serializers.IntegerField(required=False, min_value=0, help_text="Seconds (call_duration).")
+        outcome = serializers.CharField(required=False, help_text="A disposition id, or `none`.")
 
         def get_fields(self):
             fields = super().get_fields()
@@ -101,6 +110,11 @@ class CallRecordListApi(APIView):
                         raise serializers.ValidationError(
                             {name: "Use YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601."}
                         ) from None
+            outcome = attrs.get("outcome")
+            if outcome is not None and outcome != NO_OUTCOME:
+                if not outcome.isascii() or not outcome.isdigit() or int(outcome) < 1:
+                    raise serializers.ValidationError({"outcome": "A disposition id, or `none`."})
+                attrs["outcome"] = int(outcome)
             if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
                 raise serializers.ValidationError({"to": "Must not be before `from`."})
             return attrs
@@ -116,6 +130,7 @@ class CallRecordListApi(APIView):
                 status=data.get("status", ""),
                 duration_op=">=" if minimum is not None else "",
                 duration=minimum,
+                outcome=data.get("outcome"),
             )
 
     @extend_schema(
@@ -126,6 +141,7 @@ class CallRecordListApi(APIView):
             OpenApiParameter("direction", str, enum=CallDirection.values),
             OpenApiParameter("status", str, enum=CallRecordStatus.values),
             OpenApiParameter("min_duration", int, description="Seconds."),
+            OpenApiParameter("outcome", str, description="A disposition id, or `none` (no outcome noted)."),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="Up to 500."),
         ],
@@ -136,7 +152,7 @@ class CallRecordListApi(APIView):
         query.is_valid(raise_exception=True)
         scope = RecordScope.for_user(request.user)
         records = call_records_filter(call_records_visible_to(scope), query.filters())
-        records = records.defer("raw").order_by("-started_at", "-id")
+        records = records.defer("raw").select_related("disposition").order_by("-started_at", "-id")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(records, request, view=self)
         data = CallRecordOutputSerializer(page, many=True, context={"request": request}).data

@@ -192,7 +192,7 @@ def _whole_number(number: str) -> str:
 
 def call_record_get(*, scope: RecordScope, call_id: str) -> CallRecord:
     """One record by Smartflo call id; 404 unless the scope covers it."""
-    record = call_records_visible_to(scope).filter(call_id=call_id).first()
+    record = call_records_visible_to(scope).select_related("disposition").filter(call_id=call_id).first()
     if record is None:
         raise Http404("No such call record.")
     return record

@@ -133,15 +133,35 @@ def test_recording_links_point_at_our_proxy(supervisor_client, asha):
     assert list(links.values()).count(None) == 1
 
 
+def test_records_carry_their_outcome_and_filter_by_it(records, supervisor_client):
+    from calls.models import CallRecord, Disposition
+
+    interested = Disposition.objects.get_or_create(label="Interested")[0]
+    CallRecord.objects.filter(pk=records["asha_in"].pk).update(disposition=interested)
+    outcomes = {r["call_id"]: r["outcome"] for r in supervisor_client.get(URL).json()["results"]}
+    assert outcomes == {r.call_id: ("Interested" if key == "asha_in" else None) for key, r in records.items()}
+    assert ids(supervisor_client.get(URL, {"outcome": interested.pk})) == [records["asha_in"].call_id]
+    assert len(ids(supervisor_client.get(URL, {"outcome": "none"}))) == 3
+    detail = supervisor_client.get(f"{URL}{records['asha_in'].call_id}/").json()
+    assert detail["outcome"] == "Interested"
+    for bad in ("interested", "-1", "0", "١"):  # a label, a negative, zero, a non-ASCII digit
+        response = supervisor_client.get(URL, {"outcome": bad})
+        assert response.status_code == 400 and response.json()["code"] == "invalid", bad
+        assert response.json()["extra"]["fields"] == {"outcome": ["A disposition id, or `none`."]}, bad
+
+
 def test_the_list_query_count_does_not_grow_with_the_page(supervisor_client, asha, django_assert_num_queries):
     for _ in range(3):
         make_record(agent=asha)
     # session, user, groups (supervisor check), count, page
     with django_assert_num_queries(5):
         supervisor_client.get(URL)
+    from calls.models import CallRecord, Disposition
+
     for _ in range(30):
         make_record(agent=asha)
-    with django_assert_num_queries(5):
+    CallRecord.objects.update(disposition=Disposition.objects.get_or_create(label="Interested")[0])
+    with django_assert_num_queries(5):  # the outcomes come with the page
         assert len(supervisor_client.get(URL).json()["results"]) == 33
 
 
