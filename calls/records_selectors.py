@@ -432,6 +432,7 @@ class ChartData:
     status: dict[str, list] = field(default_factory=dict)
     agents: dict[str, list] = field(default_factory=dict)
     outcomes: dict[str, list] = field(default_factory=dict)
+    agent_outcomes: dict[str, list] = field(default_factory=dict)
     total: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -441,6 +442,7 @@ class ChartData:
             "status": self.status,
             "agents": self.agents,
             "outcomes": self.outcomes,
+            "agent_outcomes": self.agent_outcomes,
             "total": self.total,
         }
 
@@ -449,8 +451,8 @@ def call_record_charts(
     *, scope: RecordScope, filters: RecordFilters, outcomes: list[tuple[int, str]]
 ) -> dict[str, Any]:
     """Calls per hour of day and per day (answered/missed), answered vs missed, per-agent
-    volume and talk time, and calls per outcome (`outcomes`: `record_outcomes()`, which the
-    filter form has read), over the filtered records. Three grouped
+    volume and talk time, and calls per outcome, overall and per agent (`outcomes`:
+    `record_outcomes()`, which the filter form has read), over the filtered records. Three grouped
     queries; cached briefly (the key changes whenever a sync stores something, or a wrap-up
     changes a record's outcome)."""
     # Cheap to read (both are primary-key lookups) and changed by every sync that stores rows.
@@ -501,7 +503,13 @@ def _charts(records: QuerySet[CallRecord], outcomes: list[tuple[int, str]]) -> C
         )
         .order_by("-calls")
     )
-    per_outcome = dict(records.values_list("disposition_id").annotate(n=Count("id")).order_by())
+    per_agent_outcome: dict[tuple[int | None, int | None], int] = dict(
+        ((agent, outcome), n)
+        for agent, outcome, n in records.values_list("agent_id", "disposition_id").annotate(n=Count("id")).order_by()
+    )
+    per_outcome: dict[int | None, int] = {}
+    for (_, outcome), n in per_agent_outcome.items():
+        per_outcome[outcome] = per_outcome.get(outcome, 0) + n
     totals = {kind: sum(values) for kind, values in hours.items()}
     data = ChartData(total=sum(totals.values()))
     data.hourly = {
@@ -537,6 +545,20 @@ def _charts(records: QuerySet[CallRecord], outcomes: list[tuple[int, str]]) -> C
         "labels": [label for _, label in noted + unnoted],
         "keys": [pk for pk, _ in noted + unnoted],
         "values": [per_outcome[pk] for pk, _ in noted] + [per_outcome[None] for _ in unnoted],
+    }
+    # The agents as in their own chart (most calls first), a series per outcome as above.
+    agents = [row["agent_id"] for row in by_agent]
+    data.agent_outcomes = {
+        "labels": data.agents["labels"],
+        "keys": data.agents["keys"],
+        "series": [
+            {
+                "key": key,
+                "label": label,
+                "values": [per_agent_outcome.get((agent, None if key == NO_OUTCOME else key), 0) for agent in agents],
+            }
+            for key, label in noted + unnoted
+        ],
     }
     return data
 

@@ -16,6 +16,7 @@ from agents.services import agent_sync
 from calls.models import CallRecord
 from calls.services import call_records_sync
 from calls.tasks import sync_call_records
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -239,4 +240,23 @@ def test_a_bar_of_the_outcomes_chart_lists_the_calls_noted_with_that_outcome(pag
     page.click("button.apply")
     page.wait_for_url("**outcome=none**")
     expect(page.locator("#records-results .records-count")).to_contain_text("of 70 calls")
+
+    # Outcomes per agent: a segment lists that agent's calls with that outcome.
+    page.goto(live_server.url + "/calls/records/")
+    page.wait_for_function(CHARTS_DRAWN)
+    chart = "Chart.getChart('chart-agent-outcomes')"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#records-charts").screenshot(path=str(SCREENSHOTS / "records-charts.png"))
+    assert page.evaluate(f"{chart}.data.datasets.map(d => d.label)") == ["Interested", "Call back later", "No outcome"]
+    first = page.evaluate(f"{chart}.data.labels[0]")
+    agent = CallRecord.objects.filter(agent_name=first).values_list("agent_id", flat=True).first()
+    expected = CallRecord.objects.filter(agent_id=agent, disposition=interested).count()
+    assert page.evaluate(f"{chart}.data.datasets[0].data[0]") == expected > 0
+    segment = page.evaluate(
+        f"(() => {{ const el = {chart}.getDatasetMeta(0).data[0]; return {{x: (el.x + el.base) / 2, y: el.y}}; }})()"
+    )
+    page.locator("#chart-agent-outcomes").click(position=segment)
+    page.wait_for_url(f"**outcome={interested.pk}**")
+    assert f"agent={agent}" in page.url
+    expect(page.locator("#records-results .records-count")).to_contain_text(f"of {expected} call")
     assert not page.console_errors

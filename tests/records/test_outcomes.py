@@ -186,6 +186,31 @@ def test_the_dashboard_filters_shows_and_counts_outcomes(asha, supervisor_client
     assert filtered["total"] == 1 and filtered["outcomes"]["keys"] == ["none"]
 
 
+def test_the_outcomes_per_agent_chart_splits_each_agents_calls_by_outcome(asha, vikram, supervisor_client, labels):
+    day = timezone.now() - timedelta(hours=2)
+    interested, later = labels["Interested"], labels["Call back later"]
+    for agent, outcome, count in ((asha, interested, 2), (asha, None, 1), (vikram, later, 3), (vikram, interested, 1)):
+        for _ in range(count):
+            make_record(agent=agent, started_at=day, disposition=outcome)
+    make_record(agent=None, started_at=day)  # a call no agent of ours had
+    charts = supervisor_client.get("/calls/records/charts/", {"from": "", "to": ""}).json()
+    assert charts["agent_outcomes"] == {
+        "labels": ["Vikram Singh", "Asha Rao", "No agent"],  # as the per-agent chart: most calls first
+        "keys": [vikram.pk, asha.pk, "none"],
+        "series": [
+            {"key": interested.pk, "label": "Interested", "values": [1, 2, 0]},
+            {"key": later.pk, "label": "Call back later", "values": [3, 0, 0]},
+            {"key": "none", "label": "No outcome", "values": [0, 1, 1]},
+        ],
+    }
+    assert charts["agents"]["keys"] == charts["agent_outcomes"]["keys"]
+    # every series sums to its bar of the outcomes chart
+    assert [sum(s["values"]) for s in charts["agent_outcomes"]["series"]] == charts["outcomes"]["values"]
+    only_asha = supervisor_client.get("/calls/records/charts/", {"from": "", "to": "", "agent": asha.pk}).json()
+    assert only_asha["agent_outcomes"]["keys"] == [asha.pk]
+    assert [s["values"] for s in only_asha["agent_outcomes"]["series"]] == [[2], [1]]
+
+
 def test_the_charts_follow_a_wrap_up_at_once(asha, supervisor_client, make_user, labels):
     ours = OutboundCall.objects.create(
         requested_by=make_user("placer", role="agent"), agent=asha, destination="+919812345678",
