@@ -167,6 +167,47 @@ def test_apply_keeps_the_sort_a_column_click_chose(page, live_server, synced):
     assert not page.console_errors
 
 
+def test_back_and_forward_show_the_filters_charts_and_table_of_that_address(page, live_server, synced):
+    """Filters applied and pages turned in place (HTMX) are in the browser's history: going back
+    or forward shows that address whole, the filter controls and charts included, so the next
+    Apply starts from what is shown."""
+    answered = CallRecord.objects.filter(status="answered").count()
+    assert answered > 50  # two pages
+    sign_in(page, live_server, "sup")
+    page.goto(live_server.url + "/calls/records/?from=&to=")
+    page.wait_for_function(CHARTS_DRAWN)
+    page.select_option("#id_status", "answered")
+    page.click("button.apply")
+    page.wait_for_url("**status=answered**")
+    expect(page.locator("#records-results .records-count")).to_contain_text(f"1–50 of {answered} calls")
+    page.click("#records-results a[rel=next]")
+    page.wait_for_url("**page=2**")
+    expect(page.locator("#records-results .records-count")).to_contain_text(f"51–{answered} of {answered} calls")
+
+    def shows(count: str, status: str) -> None:
+        expect(page.locator("#records-results .records-count")).to_contain_text(count)
+        expect(page.locator("#id_status")).to_have_value(status)
+        page.wait_for_function(CHARTS_DRAWN)
+        total = "Chart.getChart('chart-status').data.datasets[0].data.reduce((a, b) => a + b, 0)"
+        assert page.evaluate(total) == (answered if status else 80)
+
+    page.go_back()
+    page.wait_for_url(lambda url: "status=answered" in url and "page=2" not in url)
+    shows(f"1–50 of {answered} calls", "answered")
+    page.go_back()
+    page.wait_for_url(lambda url: "status=" not in url)
+    shows("1–50 of 80 calls", "")
+    page.go_forward()
+    page.wait_for_url(lambda url: "status=answered" in url and "page=2" not in url)
+    shows(f"1–50 of {answered} calls", "answered")
+    page.select_option("#id_direction", "inbound")  # Apply from here keeps what the page shows
+    page.click("button.apply")
+    page.wait_for_url("**direction=inbound**")
+    assert "status=answered" in page.url
+    assert page.evaluate("localStorage.getItem('htmx-history-cache')") is None  # no records kept in the browser
+    assert not page.console_errors
+
+
 def test_sync_now_on_an_empty_dashboard_shows_the_records_without_a_reload(
     page, live_server, smartflo, make_user, monkeypatch
 ):
