@@ -11,7 +11,7 @@ from django.utils import timezone
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 from masking.models import MaskingNumber, MaskingRule
 from masking.selectors import masking_route_clash
-from masking.services import masking_rule_clean
+from masking.services import masking_number_clean, masking_rule_clean
 
 
 class PhoneField(forms.CharField):
@@ -41,6 +41,15 @@ class MaskingNumberAdminForm(forms.ModelForm):
     class Meta:
         model = MaskingNumber
         fields = ["number", "label", "active", "pooled"]
+
+    def clean_number(self) -> str:
+        number = self.cleaned_data["number"]
+        if self.instance._state.adding:  # a new one (its key, the number, is never empty): the service's checks
+            try:
+                return masking_number_clean(number=number)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["number"]) from None
+        return number
 
 
 class MaskingRuleAdminForm(forms.ModelForm):

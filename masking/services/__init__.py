@@ -4,6 +4,7 @@ from masking.services.csv_import import CsvFileError, ImportReport, RowError, ma
 from masking.services.resolution_log import masking_resolution_log_create, masking_resolution_logs_purge
 from masking.services.rules import (
     BulkResult,
+    masking_number_clean,
     masking_number_create,
     masking_number_lock,
     masking_number_update,
@@ -28,6 +29,7 @@ __all__ = [
     "CsvFileError",
     "ImportReport",
     "RowError",
+    "masking_number_clean",
     "masking_number_create",
     "masking_number_lock",
     "masking_number_update",

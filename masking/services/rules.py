@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contactcenter.core.exceptions import ApplicationError
@@ -97,7 +98,7 @@ def masking_rule_clean(
         and "valid_until" not in errors
         and valid_until <= valid_from
     ):
-        errors["valid_until"] = ["valid_until must be after valid_from."]
+        errors["valid_until"] = ["Must be after “valid from”, the start of the window."]
     if errors:
         raise ValidationError(errors)
     return {
@@ -113,6 +114,32 @@ def masking_rule_clean(
 # --- Numbers ---------------------------------------------------------------------------------
 
 
+def _dialled_by(number: str) -> MaskingRule | None:
+    """An active rule, not yet past its window, that transfers calls to `number` (its party B,
+    or party A of a two-way rule): such a number must not become a masking number, or the
+    transfer would land back in the API Dialplan."""
+    now = timezone.now()
+    return (
+        MaskingRule.objects.filter(Q(party_b=number) | Q(two_way=True, party_a=number), active=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .order_by("pk")
+        .first()
+    )
+
+
+def _refuse_if_dialled(number: str, field: str) -> None:
+    rule = _dialled_by(number)
+    if rule is not None:
+        raise ValidationError(
+            {
+                field: [
+                    f"Masking rule #{rule.pk} transfers calls to this number: as a masking number they would "
+                    "loop back here. Deactivate or change that rule first."
+                ]
+            }
+        )
+
+
 def masking_number_lock(*, number: str, register: bool = False) -> MaskingNumber:
     """The MaskingNumber row for an E.164 number, locked until the transaction ends.
 
@@ -124,6 +151,7 @@ def masking_number_lock(*, number: str, register: bool = False) -> MaskingNumber
         return locked
     if not register:
         raise ValidationError({"masking_number": ["Not a masking number: add it under Masking numbers first."]})
+    _refuse_if_dialled(number, "masking_number")
     created, was_created = MaskingNumber.objects.get_or_create(number=number)
     if was_created:
         logger.info("masking number %s registered", mask(number))
@@ -131,13 +159,21 @@ def masking_number_lock(*, number: str, register: bool = False) -> MaskingNumber
     return MaskingNumber.objects.select_for_update().get(pk=created.pk)
 
 
-def masking_number_create(*, number: str, label: str = "", pooled: bool = False, active: bool = True) -> MaskingNumber:
+def masking_number_clean(*, number: Any) -> str:
+    """A new masking number in E.164, or ValidationError keyed `number`: not an Indian number,
+    one we have already, or one a rule transfers calls to."""
     errors: dict[str, list[str]] = {}
     e164 = clean_phone(number, "number", errors, indian=True)
     if e164 and MaskingNumber.objects.filter(number=e164).exists():
         errors["number"] = ["This masking number exists already."]
     if errors:
         raise ValidationError(errors)
+    _refuse_if_dialled(e164, "number")
+    return e164
+
+
+def masking_number_create(*, number: str, label: str = "", pooled: bool = False, active: bool = True) -> MaskingNumber:
+    e164 = masking_number_clean(number=number)
     try:
         with transaction.atomic():
             return MaskingNumber.objects.create(number=e164, label=label.strip(), pooled=pooled, active=active)

@@ -186,6 +186,14 @@ def test_add_a_number_in_any_form(admin_client):
     assert (number.number, number.pooled, number.active) == (MASKING, True, False)
 
 
+def test_the_admin_refuses_a_number_a_rule_transfers_to(admin_client, make_rule):
+    rule = make_rule()
+    response = admin_client.post(reverse("admin:masking_maskingnumber_add"), {"number": B, "active": "on"})
+    assert response.status_code == 200
+    assert f"Masking rule #{rule.pk} transfers calls to this number" in response.content.decode()
+    assert not MaskingNumber.objects.filter(number=B).exists()
+
+
 def test_number_bulk_actions_and_list(admin_client, client, pool, make_rule):
     make_rule(masking_number=pool[0].number)
     body = {"caller_id_number": A, "call_to_number": pool[0].number}

@@ -86,6 +86,41 @@ def test_a_party_that_is_another_masking_number_is_refused(make_rule):
     assert "party_b" in caught.value.message_dict
 
 
+def test_a_number_a_rule_transfers_to_cannot_become_a_masking_number(make_rule):
+    """The other way round: calls to it would loop back into the API Dialplan."""
+    from masking.services import masking_number_create
+
+    one_way = make_rule()  # A -> B
+    with pytest.raises(ValidationError) as caught:
+        masking_number_create(number=B)
+    assert caught.value.message_dict == {
+        "number": [
+            f"Masking rule #{one_way.pk} transfers calls to this number: as a masking number they would loop "
+            "back here. Deactivate or change that rule first."
+        ]
+    }
+    with pytest.raises(ValidationError) as caught:  # nor by naming it as a new rule's masking number
+        make_rule(masking_number=B, party_a=C, party_b=D)
+    assert list(caught.value.message_dict) == ["masking_number"]
+    assert not MaskingNumber.objects.filter(number=B).exists()
+    assert masking_number_create(number=A).number == A  # a one-way caller is never dialled
+
+    two_way = make_rule(masking_number=OTHER_MASKING, party_a=C, party_b=D, two_way=True)
+    with pytest.raises(ValidationError):
+        masking_number_create(number=C)
+    masking_rule_deactivate(rule=two_way)  # once no rule dials it, it may
+    assert masking_number_create(number=C).number == C
+    MaskingRule.objects.filter(pk=one_way.pk).update(valid_until=timezone.now() - timedelta(minutes=1))
+    assert masking_number_create(number=B).number == B  # an expired rule dials nobody
+
+
+def test_a_window_that_ends_before_it_starts_says_so_in_words(make_rule):
+    start = timezone.now()
+    with pytest.raises(ValidationError) as caught:
+        make_rule(valid_from=start, valid_until=start - timedelta(hours=1))
+    assert caught.value.message_dict == {"valid_until": ["Must be after “valid from”, the start of the window."]}
+
+
 def test_a_foreign_caller_is_fine_on_a_one_way_rule(make_rule):
     assert make_rule(party_a="+14155550123").party_a == "+14155550123"
 
