@@ -86,6 +86,11 @@ class OutboundCall(models.Model):
     agent_answered_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True, help_text="When the customer answered.")
     ended_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was hung up from the application before the customer answered: called off, not missed.",
+    )
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     billsec = models.PositiveIntegerField(null=True, blank=True)
     hangup_cause = models.CharField(max_length=80, blank=True)

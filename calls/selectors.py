@@ -132,7 +132,7 @@ def missed_calls_for(*, agent: Agent, days: int = 7, limit: int = 20) -> list[Mi
         del inbound[call_id]
     inbound.update({call_id: (number, at) for call_id, number, at in records})
     outbound = (
-        OutboundCall.objects.filter(handled_by(agent), status=CallStatus.MISSED)
+        OutboundCall.objects.filter(handled_by(agent), status=CallStatus.MISSED, cancelled_at__isnull=True)
         .filter(requested_at__gte=since)
         .order_by("-requested_at")
         .values_list("destination", "requested_at", "agent_answered_at")[:limit]
@@ -208,6 +208,8 @@ class CallRow:
     def placed(cls, call: OutboundCall, viewer: Agent | None = None) -> CallRow:
         """`viewer`: the agent whose list it is; a live call they passed on is over for them."""
         status, label, live = call.status, call.get_status_display(), call.is_live
+        if call.cancelled_at is not None and not live and call.answered_at is None:
+            status, label = "cancelled", "Cancelled"  # hung up before the customer answered
         if viewer is not None and call.transferred_to_id not in (None, viewer.pk):  # they passed it on
             status, label, live = CallStatus.COMPLETED, f"Transferred to {call.transferred_to.name}", False
         return cls(call.pk, False, call.destination, call.requested_at, status, label, call.disposition, call.note,

@@ -282,7 +282,8 @@ def call_hangup(
 
     For our call, Smartflo's live entry is read first: it gives the call id if we lack it and
     says whether the customer had answered, so the call ends `completed` without guessing.
-    Before an answer, how it ended is left to Smartflo's hangup event.
+    Before an answer, how it ended is left to Smartflo's hangup event, and the call is marked
+    `cancelled_at`: called off, so neither the agent's Missed calls nor Today count it missed.
     """
     if call is not None and call.is_final:
         raise ApplicationError("This call has already ended.", code="call_ended", status_code=409)
@@ -304,6 +305,10 @@ def call_hangup(
             smartflo.close()
     live_calls_changed()
     if call is not None:
+        if not answered:  # called off before the customer answered: not a call the customer missed
+            OutboundCall.objects.filter(pk=call.pk, answered_at__isnull=True, cancelled_at__isnull=True).update(
+                cancelled_at=timezone.now()
+            )
         call.refresh_from_db()
         if answered and call_can_transition(call.status, CallStatus.COMPLETED):
             # Smartflo's hangup event may get there first: the call has ended either way.

@@ -304,6 +304,40 @@ def test_missed_calls_include_customers_who_called_in(asha_client, asha):
     assert "+919822222222" not in html
 
 
+def test_a_call_the_agent_hangs_up_while_it_rings_is_cancelled_not_missed(asha_client, asha, smartflo):
+    """Called off before the customer answered (her phone still ringing): Smartflo's hang-up event
+    says missed, but nobody missed anything. Today says Cancelled; Missed calls does not list it."""
+    import json
+
+    from django.test import Client
+
+    smartflo.set_scenario("9876543210", ring_seconds=30)
+    call_id = asha_client.post(
+        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
+    ).json()["call_id"]
+    smartflo.wait_for_state(call_id, "agent_ringing")
+    call = OutboundCall.objects.get(call_id=call_id)
+    assert asha_client.post(f"/calls/{call.pk}/hangup/", **HX).status_code == 200
+    hangup = {"call_id": call_id, "custom_identifier": str(call.custom_identifier), "direction": "outbound",
+              "event": "hangup", "call_status": "missed", "billsec": "0", "answer_stamp": ""}  # fmt: skip
+    Client().post("/api/v1/webhooks/smartflo/?token=test-webhook-token", json.dumps(hangup),
+                  content_type="application/json")  # fmt: skip
+    call.refresh_from_db()
+    assert call.status == CallStatus.MISSED and call.cancelled_at is not None
+    html = asha_client.get("/calls/").content.decode()
+    missed = html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
+    assert "+919876543210" not in missed
+    today = html[html.index("<h2>Today</h2>") :]
+    assert '<span class="badge status-cancelled">Cancelled</span>' in today and "status-missed" not in today
+
+    # a customer who did not pick up is still missed
+    unanswered = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543211",
+                                             status=CallStatus.MISSED, agent_answered_at=call.requested_at)  # fmt: skip
+    html = asha_client.get("/calls/").content.decode()
+    assert "+919876543211</a>" in html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
+    assert unanswered.cancelled_at is None
+
+
 def test_a_missed_customer_leaves_the_list_once_spoken_with(asha_client, asha):
     from datetime import timedelta
 
