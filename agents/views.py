@@ -3,12 +3,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
 
 from agents.forms import AgentCreateForm
 from agents.selectors import agent_list
 from agents.services import agent_create, agent_sync
 from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.http import require_http_methods, require_POST
 from contactcenter.core.permissions import supervisor_required
 
 

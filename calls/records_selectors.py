@@ -503,10 +503,8 @@ def _charts(records: QuerySet[CallRecord], outcomes: list[tuple[int, str]]) -> C
         )
         .order_by("-calls")
     )
-    per_agent_outcome: dict[tuple[int | None, int | None], int] = dict(
-        ((agent, outcome), n)
-        for agent, outcome, n in records.values_list("agent_id", "disposition_id").annotate(n=Count("id")).order_by()
-    )
+    grouped = records.values_list("agent_id", "disposition_id").annotate(n=Count("id")).order_by()
+    per_agent_outcome: dict[tuple[int | None, int | None], int] = {(agent, outcome): n for agent, outcome, n in grouped}
     per_outcome: dict[int | None, int] = {}
     for (_, outcome), n in per_agent_outcome.items():
         per_outcome[outcome] = per_outcome.get(outcome, 0) + n

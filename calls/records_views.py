@@ -19,7 +19,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, Stre
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
 
 from calls.models import CallRecordSyncRun, CallRecordSyncRunStatus
 from calls.records_forms import RecordFilterForm
@@ -40,6 +39,7 @@ from calls.records_selectors import (
 from calls.services.recordings import recording_open
 from calls.services.records import call_records_sync_request, call_records_sync_requested
 from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.http import require_GET, require_http_methods
 from contactcenter.core.roles import is_supervisor
 
 FILTER_KEYS = ("from", "to", "agent", "direction", "status", "op", "duration", "number", "outcome", "hour")

@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
-from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent
 from calls.forms import DialForm, TransferForm, WrapUpForm
@@ -50,6 +49,7 @@ from calls.services import (
 from calls.services.actions import CallActionFailed
 from calls.services.events import ringing_alert_dismiss
 from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.http import require_GET, require_POST
 from contactcenter.core.permissions import supervisor_required
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 

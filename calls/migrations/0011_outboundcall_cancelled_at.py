@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0010_callrecord_disposition'),
+        ("calls", "0010_callrecord_disposition"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundcall',
-            name='cancelled_at',
-            field=models.DateTimeField(blank=True, help_text='When it was hung up from the application before the customer answered: called off, not missed.', null=True),
+            model_name="outboundcall",
+            name="cancelled_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When it was hung up from the application before the customer answered: called off, not missed.",
+                null=True,
+            ),
         ),
     ]

@@ -63,7 +63,9 @@ def wait_for_swap(page, trigger, *, method: str) -> None:
     page.wait_for_timeout(100)  # past htmx's settle delay, and any restore done after it
 
 
-def test_a_small_tablets_board_keeps_its_sideways_scroll_across_refreshes_and_actions(phone, live_server, smartflo, team):
+def test_a_small_tablets_board_keeps_its_sideways_scroll_across_refreshes_and_actions(
+    phone, live_server, smartflo, team
+):
     page = phone
     smartflo.set_scenario("9876543213", hold=True)
     call_id = smartflo.click_to_call(agent_number="1001", destination_number="9876543213")

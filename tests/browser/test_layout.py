@@ -127,7 +127,8 @@ def test_table_cells_break_only_between_words(page, live_server, busy_day, path,
 OFF_SCREEN_ACTIONS = """() => {
   const controls = Array.from(document.querySelectorAll("#board td.actions button, #board td.actions select"));
   const boxes = controls.map(el => el.getBoundingClientRect());
-  const off = controls.filter((el, i) => boxes[i].left < 0 || boxes[i].right > innerWidth).map(el => el.textContent.trim());
+  const off = controls.filter((el, i) => boxes[i].left < 0 || boxes[i].right > innerWidth)
+    .map(el => el.textContent.trim());
   const overlapping = boxes.some((a, i) => boxes.some((b, j) => j > i &&
     a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom));
   return {count: controls.length, off, overlapping};

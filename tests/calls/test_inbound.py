@@ -114,10 +114,14 @@ def test_the_note_and_disposition_are_saved_during_the_call_and_after(asha_clien
 
 def test_an_empty_inbound_wrap_up_says_nothing_was_saved(asha_client, asha):
     call = answered(asha, minutes_ago=3, ended=True)
-    html = asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "", "disposition": ""}, **HX).content.decode()
+    html = asha_client.post(
+        f"/calls/inbound/{call.pk}/wrap-up/", {"note": "", "disposition": ""}, **HX
+    ).content.decode()
     assert "Nothing to save yet: write a note or choose a disposition." in html
     asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "asked about plans", "disposition": ""}, **HX)
-    html = asha_client.post(f"/calls/inbound/{call.pk}/wrap-up/", {"note": "", "disposition": ""}, **HX).content.decode()
+    html = asha_client.post(
+        f"/calls/inbound/{call.pk}/wrap-up/", {"note": "", "disposition": ""}, **HX
+    ).content.decode()
     assert "Note and disposition cleared." in html
     call.refresh_from_db()
     assert call.note == ""

@@ -178,6 +178,19 @@ def test_unknown_api_paths_answer_json_404(client):
     assert response.json()["code"] == "not_found"
 
 
+def test_opening_the_address_of_a_button_shows_a_page_saying_so(client):
+    client.force_login(User.objects.create_superuser("boss", password="a-long-passphrase"))
+    for path in ("/calls/place/", "/agents/sync/", "/calls/live/1715235734.1/hangup/"):
+        response = client.get(path)
+        assert response.status_code == 405 and response["Allow"] == "POST", path
+        html = response.content.decode()
+        assert "<h1>Not a page to open</h1>" in html and "it acts when its form is sent" in html, path
+        assert 'href="/">Back to the home page</a>' in html
+    posted = client.post("/calls/records/")  # a page that only opens
+    assert posted.status_code == 405 and posted["Allow"] == "GET"
+    assert "This address cannot take what was sent to it." in posted.content.decode()
+
+
 def test_pages_403_says_why_with_a_way_back(client):
     from django.contrib.auth.models import Group
 

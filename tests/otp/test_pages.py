@@ -94,9 +94,12 @@ def test_the_log_filters_by_state_and_number(supervisor_client, backend):
 def test_an_unknown_state_says_so_and_shows_every_state(supervisor_client, backend):
     make_challenges(backend, 6)
     html = supervisor_client.get("/otp/", {"state": "bogus<b>"}).content.decode()
-    assert '<p class="error" role="alert" data-field="state">There is no OTP state “bogus&lt;b&gt;”: showing all states.' in html
+    assert (
+        '<p class="error" role="alert" data-field="state">There is no OTP state “bogus&lt;b&gt;”: showing all states.'
+        in html
+    )
     assert html.count("<tr data-state=") == 6
-    assert '<option value="" selected' not in html and 'selected>' not in html  # "All states" is the choice shown
+    assert '<option value="" selected' not in html and "selected>" not in html  # "All states" is the choice shown
 
 
 def test_the_log_is_paginated_with_a_fixed_query_count(supervisor_client, backend, django_assert_num_queries):
