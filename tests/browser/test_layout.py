@@ -407,6 +407,31 @@ def test_nothing_stays_hidden_under_the_call_boxes(page, live_server, noted_day,
     page.screenshot(path=str(SCREENSHOTS / f"call-boxes-{request.node.callspec.id}-top.png"))
 
 
+def test_on_a_phone_the_call_boxes_make_way_for_the_note_being_typed(page, live_server, noted_day):
+    on_a_call(noted_day, ringing=True)  # two boxes: "On a call" and a call ringing
+    sign_in(page, live_server, "asha")
+    from calls.models import RingingAlert
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + f"/calls/?inbound={RingingAlert.objects.get(call_id='in-live').pk}")  # Write a note
+    expect(page.locator(".popup")).to_have_count(1, timeout=10000)
+    note = page.locator("#wrap-note")
+    note.scroll_into_view_if_needed()
+    note.click()
+    page.keyboard.type("asked about plan B")
+    page.wait_for_timeout(100)
+    covering = """(floating) => {
+      const field = document.getElementById("wrap-note").getBoundingClientRect();
+      return Array.from(document.querySelectorAll(floating)).map(el => el.getBoundingClientRect())
+        .filter(box => field.bottom > box.top && field.top < box.bottom).length;
+    }"""
+    assert page.evaluate(covering, FLOATING) == 0, "a call box covers the note being typed"
+    page.screenshot(path=str(SCREENSHOTS / "call-boxes-typing-390.png"))
+    expect(page.locator(".popup")).to_be_visible()  # still there, at the end of the page
+    note.blur()
+    assert page.evaluate("getComputedStyle(document.getElementById('incoming')).position") == "sticky"
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_the_recording_player_leaves_the_last_row_visible(page, live_server, busy_day, width, request):
     sign_in(page, live_server, "sup")
