@@ -419,6 +419,8 @@ def test_on_a_phone_the_call_boxes_make_way_for_the_note_being_typed(page, live_
     note.scroll_into_view_if_needed()
     note.click()
     page.keyboard.type("asked about plan B")
+    page.set_viewport_size({"width": 390, "height": 420})  # the on-screen keyboard takes the rest
+    note.scroll_into_view_if_needed()
     page.wait_for_timeout(100)
     covering = """(floating) => {
       const field = document.getElementById("wrap-note").getBoundingClientRect();
