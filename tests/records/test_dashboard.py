@@ -240,7 +240,7 @@ def test_the_sync_status_is_shown(records, supervisor_client):
         status="succeeded", finished_at=timezone.now(), records_stored=42, watermark_after=timezone.now()
     )
     html = supervisor_client.get(URL, RANGE).content.decode()
-    assert "Synced" in html and "42 records fetched" in html
+    assert "Synced" in html and "42 records fetched by that run" in html
     CallRecordSyncRun.objects.create(status="failed", finished_at=timezone.now(), error="SmartfloServerError: 503")
     assert "Last sync failed" in supervisor_client.get(URL, RANGE).content.decode()
 
