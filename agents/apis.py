@@ -1,13 +1,13 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.selectors import agent_list
 from agents.services import agent_create, agent_sync
+from contactcenter.core.pagination import PageNumberPagination
 from contactcenter.core.permissions import IsSupervisor
 from contactcenter.core.schema import SMARTFLO_ERRORS, error_responses
 

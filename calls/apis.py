@@ -13,6 +13,7 @@ from agents.models import Agent
 from calls.selectors import agent_for_user, call_get_for_user, refuse_if_passed_on
 from calls.services import call_event_ingest, call_hangup, call_place, call_transfer
 from calls.services.idempotency import idempotent_call, request_fingerprint
+from contactcenter.core.converters import MAX_ID
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.roles import is_supervisor
 from contactcenter.core.schema import SMARTFLO_ERRORS, error_response, error_responses
@@ -46,7 +47,9 @@ class ClickToCallApi(APIView):
 
     class ClickToCallInputSerializer(serializers.Serializer):
         destination_number = serializers.CharField(max_length=32)
-        agent = serializers.IntegerField(required=False, help_text="Local agent id (supervisors only).")
+        agent = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="Local agent id (supervisors only)."
+        )
         caller_id = serializers.CharField(max_length=32, required=False, allow_blank=True)
 
     @extend_schema(
@@ -142,7 +145,7 @@ class CallTransferApi(APIView):
     """Transfer a live call to another agent (by local agent id)."""
 
     class CallTransferInputSerializer(serializers.Serializer):
-        agent = serializers.IntegerField()
+        agent = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     @extend_schema(
         request=CallTransferInputSerializer,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +27,8 @@ from calls.records_selectors import (
     call_records_visible_to,
     parse_bound,
 )
+from contactcenter.core.converters import MAX_ID
+from contactcenter.core.pagination import PageNumberPagination
 from contactcenter.core.schema import error_responses
 
 
@@ -88,11 +89,16 @@ class CallRecordListApi(APIView):
     pagination_class = CallRecordPagination
 
     class FilterSerializer(serializers.Serializer):
-        agent = serializers.IntegerField(required=False, min_value=1, help_text="Local agent id.")
+        agent = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Local agent id.")
         direction = serializers.ChoiceField(required=False, choices=CallDirection.values)
         status = serializers.ChoiceField(required=False, choices=CallRecordStatus.values)
         min_duration = serializers.IntegerField(required=False, min_value=0, help_text="Seconds (call_duration).")
-        outcome = serializers.CharField(required=False, help_text="A disposition id, or `none`.")
+        outcome = serializers.RegexField(
+            r"^(none|[1-9][0-9]{0,17})$",  # an id (18 digits at most), as `<id:pk>` in addresses
+            required=False,
+            help_text="A disposition id, or `none`.",
+            error_messages={"invalid": "A disposition id, or `none`."},
+        )
 
         def get_fields(self):
             fields = super().get_fields()
@@ -110,11 +116,8 @@ class CallRecordListApi(APIView):
                         raise serializers.ValidationError(
                             {name: "Use YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601."}
                         ) from None
-            outcome = attrs.get("outcome")
-            if outcome is not None and outcome != NO_OUTCOME:
-                if not outcome.isascii() or not outcome.isdigit() or int(outcome) < 1:
-                    raise serializers.ValidationError({"outcome": "A disposition id, or `none`."})
-                attrs["outcome"] = int(outcome)
+            if attrs.get("outcome") not in (None, NO_OUTCOME):
+                attrs["outcome"] = int(attrs["outcome"])
             if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
                 raise serializers.ValidationError({"to": "Must not be before `from`."})
             return attrs

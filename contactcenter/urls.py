@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler400 = "contactcenter.core.views.bad_request"
 handler404 = "contactcenter.core.views.not_found"
 handler403 = "contactcenter.core.views.forbidden"
 handler500 = "contactcenter.core.views.server_error"

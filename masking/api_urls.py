@@ -9,11 +9,11 @@ urlpatterns = [
     # Without the slash too: a POST must not be redirected (Smartflo would not follow it).
     path("masking/resolve", apis.masking_resolve_api),
     path("masking/rules/", apis.MaskingRuleListCreateApi.as_view(), name="api-masking-rules"),
-    path("masking/rules/<int:pk>/", apis.MaskingRuleDetailApi.as_view(), name="api-masking-rule"),
+    path("masking/rules/<id:pk>/", apis.MaskingRuleDetailApi.as_view(), name="api-masking-rule"),
     path("masking/sessions/", apis.MaskingSessionListCreateApi.as_view(), name="api-masking-sessions"),
-    path("masking/sessions/<int:pk>/", apis.MaskingSessionDetailApi.as_view(), name="api-masking-session"),
+    path("masking/sessions/<id:pk>/", apis.MaskingSessionDetailApi.as_view(), name="api-masking-session"),
     path(
-        "masking/sessions/<int:pk>/close/",
+        "masking/sessions/<id:pk>/close/",
         apis.MaskingSessionCloseApi.as_view(),
         name="api-masking-session-close",
     ),

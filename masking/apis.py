@@ -14,12 +14,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contactcenter.core.pagination import PageNumberPagination
 from contactcenter.core.roles import is_supervisor
 from contactcenter.core.schema import error_responses
 from contactcenter.phones import InvalidPhoneNumber, to_e164

@@ -326,7 +326,8 @@ def call_transfer(
     client: SmartfloClient | None = None,
 ) -> OutboundCall | None:
     """Transfer a live call to a colleague (Smartflo call option 4, by intercom): ours
-    (`call`), or any Smartflo call by id (supervisors' live board)."""
+    (`call`), or any Smartflo call by id (supervisors' live board). Ours only once the customer
+    has answered (as the agent's panel and the board offer it): 409 `call_not_answered` before."""
     if call is not None and not call.is_live:
         raise ApplicationError("Only a live call can be transferred.", code="call_not_live", status_code=409)
     if call is not None and to_agent.pk == (call.transferred_to_id or call.agent_id):
@@ -335,6 +336,14 @@ def call_transfer(
         raise ValidationError({"agent": [f"{to_agent.name} is {to_agent.status} and cannot take calls."]})
     smartflo = _client(call, client)
     try:
+        if call is not None and call.status in PRE_ANSWER:  # our status may lag Smartflo's: ask it
+            live = _live_entry(call, smartflo)
+            if live is None or live.state in PRE_ANSWER:
+                raise ApplicationError(
+                    "The customer has not answered yet: a call can be transferred once they have.",
+                    code="call_not_answered",
+                    status_code=409,
+                )
         smartflo.transfer(
             call_id=_smartflo_call_id(call, smartflo) if call is not None else call_id,
             intercom=to_agent.intercom or to_national(to_agent.follow_me_number),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
@@ -144,6 +145,20 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
+def request_limit_error(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """`(status, body)` for a request over one of Django's upload limits (a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS): bad input,
+    never a 500."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        return 413, {"code": "too_large", "message": "The request is too large.", "extra": limit}
+    limit = {"max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    return 400, {"code": "too_many_fields", "message": "The request has too many fields.", "extra": limit}
+
+
+REQUEST_LIMITS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as {"code", "message", "extra"}."""
     if isinstance(exc, DATABASE_UNAVAILABLE):
@@ -158,6 +173,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             {"code": exc.code, "message": exc.message, "extra": exc.extra},
             status=exc.status_code,
         )
+    if isinstance(exc, REQUEST_LIMITS):  # Django's upload limits: a 413 or a 400
+        status_code, body = request_limit_error(exc)
+        return Response(body, status=status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -61,7 +61,8 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 class ApiAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, plus the error answers implied by how an operation is
     reached: its input (400, 415), its permissions (401, 403), its path parameters or
-    pagination (404). A view's own declaration of a status wins."""
+    pagination (400 for a bad page number, 404 past the last). A view's own declaration of a
+    status wins."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -84,6 +85,9 @@ class ApiAutoSchema(AutoSchema):
             beyond_sign_in = any(not isinstance(p, (AllowAny, IsAuthenticated)) for p in permissions)
             if beyond_sign_in or (session and self.method not in SAFE_METHODS):  # a role, or CSRF
                 statuses.append(403)
-        if uritemplate.variables(self.path) or (self._is_list_view() and self._get_paginator() is not None):
+        paginated = self._is_list_view() and self._get_paginator() is not None
+        if paginated and 400 not in statuses:
+            statuses.append(400)  # `page` or `page_size` that is not a positive whole number
+        if uritemplate.variables(self.path) or paginated:
             statuses.append(404)
-        return statuses
+        return sorted(statuses)

@@ -20,7 +20,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from agents.models import Agent
-from contactcenter.core.exceptions import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE, database_unavailable
+from contactcenter.core.exceptions import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE,
+    REQUEST_LIMITS,
+    database_unavailable,
+    request_limit_error,
+)
 
 
 def _check_database() -> dict:
@@ -138,6 +144,18 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _wants_json(request):
         return JsonResponse({"code": "not_found", "message": "No such API endpoint.", "extra": {}}, status=404)
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 (a request Django could not read: too large, too many fields, a bad host...): JSON
+    under /api/ (a body over the upload limit is a 413 there), Django's page elsewhere."""
+    if _wants_json(request):
+        if isinstance(exception, REQUEST_LIMITS):
+            status, body = request_limit_error(exception)
+            return JsonResponse(body, status=status)
+        body = {"code": "bad_request", "message": "The request could not be read.", "extra": {}}
+        return JsonResponse(body, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

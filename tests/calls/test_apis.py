@@ -109,6 +109,19 @@ def test_transfer_to_a_colleague(asha_client, vikram, smartflo):
     assert live["agent_name"] == "Vikram Singh"
 
 
+def test_a_transfer_before_the_customer_answers_is_refused_with_409(asha_client, vikram, smartflo):
+    """As the agent's panel and the live board: a transfer needs the customer on the line."""
+    smartflo.set_scenario("9876543210", ring_seconds=30)
+    body = post(asha_client, C2C, {"destination_number": "9876543210"}).json()
+    smartflo.wait_for_state(body["call_id"], "agent_ringing")
+    smartflo.clear_requests()
+    response = post(asha_client, f"/api/v1/calls/{body['id']}/transfer/", {"agent": vikram.pk})
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "call_not_answered"
+    assert smartflo.requests(path="/v1/call/options") == []
+    assert asha_client.get(f"/api/v1/calls/{body['id']}/").json()["transferred_to"] is None
+
+
 @pytest.mark.parametrize("action", ["hangup", "transfer", "detail"])
 def test_another_agents_call_is_404_and_nothing_is_sent(asha_client, vikram_client, vikram, smartflo, action):
     body = live_call(asha_client, smartflo)

@@ -21,9 +21,7 @@ def test_comments_close_on_the_line_they_open(template):
     """`{# ... #}` is a one-line comment: spread over lines, Django prints it on the page (a
     multi-line note belongs in `{% comment %}`)."""
     unclosed = [
-        number
-        for number, line in enumerate(template.read_text().splitlines(), 1)
-        if re.search(r"\{#(?!.*#\})", line)
+        number for number, line in enumerate(template.read_text().splitlines(), 1) if re.search(r"\{#(?!.*#\})", line)
     ]
     assert unclosed == [], f"{template.name}: '{{#' without '#}}' on lines {unclosed}"
 

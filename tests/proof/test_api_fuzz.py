@@ -284,7 +284,7 @@ def test_api_as_smartflo(case, world):
 
 
 def _api_routes(patterns, prefix: str = "") -> set[str]:
-    """Every URL route of the app, as an OpenAPI path (`<int:pk>` -> `{id}`, as drf-spectacular names it)."""
+    """Every URL route of the app, as an OpenAPI path (`<id:pk>` -> `{id}`, as drf-spectacular names it)."""
     import re
 
     from django.urls import URLPattern
