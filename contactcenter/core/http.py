@@ -4,14 +4,12 @@ page: someone who typed, bookmarked or reloaded the address of a button gets now
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-
-logger = logging.getLogger("django.request")
+from django.utils.log import log_response
 
 
 def require_http_methods(methods: Iterable[str]) -> Callable:
@@ -21,9 +19,12 @@ def require_http_methods(methods: Iterable[str]) -> Callable:
         @wraps(view)
         def inner(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method not in allowed:
-                logger.warning("Method Not Allowed (%s): %s", request.method, request.path)
                 response = render(request, "405.html", {"opens": "GET" in allowed}, status=405)
                 response["Allow"] = ", ".join(allowed)
+                # as Django's decorator: the path escaped (no forged log lines), logged once
+                log_response(
+                    "Method Not Allowed (%s): %s", request.method, request.path, response=response, request=request
+                )
                 return response
             return view(request, *args, **kwargs)
 

@@ -78,6 +78,11 @@ class SignInView(auth_views.LoginView):
 
     redirect_authenticated_user = True
 
+    def get_redirect_url(self) -> str:
+        """`next`, unless it is this page itself (Django would refuse the loop with a 500)."""
+        url = super().get_redirect_url()
+        return "" if url and urlsplit(url).path == self.request.path else url
+
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method in ("GET", "POST") and request.user.is_authenticated:
             messages.info(

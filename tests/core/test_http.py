@@ -52,6 +52,8 @@ def test_the_sign_in_page_sends_someone_signed_in_on_and_says_as_whom(client):
     home = client.get("/accounts/login/?next=https://elsewhere.example/")  # never off the site
     assert (home.status_code, home["Location"]) == (302, "/")
     assert client.get("/accounts/login/", {"next": "/"}).status_code == 302
+    loop = client.get("/accounts/login/", {"next": "/accounts/login/?x=1"})  # itself: Django's 500, before
+    assert (loop.status_code, loop["Location"]) == (302, "/")
     client.logout()
     assert client.get("/accounts/login/").status_code == 200  # signed out: the form
 
@@ -178,7 +180,7 @@ def test_unknown_api_paths_answer_json_404(client):
     assert response.json()["code"] == "not_found"
 
 
-def test_opening_the_address_of_a_button_shows_a_page_saying_so(client):
+def test_opening_the_address_of_a_button_shows_a_page_saying_so(client, caplog):
     client.force_login(User.objects.create_superuser("boss", password="a-long-passphrase"))
     for path in ("/calls/place/", "/agents/sync/", "/calls/live/1715235734.1/hangup/"):
         response = client.get(path)
@@ -186,6 +188,11 @@ def test_opening_the_address_of_a_button_shows_a_page_saying_so(client):
         html = response.content.decode()
         assert "<h1>Not a page to open</h1>" in html and "it acts when its form is sent" in html, path
         assert 'href="/">Back to the home page</a>' in html
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="django.request"):
+        client.get("/calls/live/x%0AERROR%20forged/hangup/")
+    (logged,) = [r for r in caplog.records if r.name == "django.request"]  # once, not again by Django
+    assert "\n" not in logged.getMessage() and "x\\nERROR forged" in logged.getMessage()
     posted = client.post("/calls/records/")  # a page that only opens
     assert posted.status_code == 405 and posted["Allow"] == "GET"
     assert "This address cannot take what was sent to it." in posted.content.decode()
