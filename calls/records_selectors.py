@@ -459,7 +459,8 @@ def call_record_charts(
     newest = CallRecord.objects.aggregate(v=Max("id"))["v"]
     last_run = CallRecordSyncRun.objects.order_by("-id").values_list("id", flat=True).first()
     version = f"{newest}:{last_run}:{cache.get(OUTCOMES_VERSION_KEY, 0)}"
-    key = f"records:charts:{scope.key}:{version}:{timezone.get_current_timezone_name()}:{filters.cache_key()}"
+    # "2": the shape with agent_outcomes (charts cached in the old shape are not served after a deploy)
+    key = f"records:charts:2:{scope.key}:{version}:{timezone.get_current_timezone_name()}:{filters.cache_key()}"
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -25,7 +25,7 @@ class MeApi(APIView):
         return Response(self.MeOutputSerializer(data).data)
 
 
-#: What the API's index lists: each collection's URL name (its items are `<collection><id>/`).
+#: What the API's index lists: the URL name of each endpoint that takes no id (the schema has the rest).
 API_INDEX = {
     "me": "api-me",
     "agents": "api-agents",

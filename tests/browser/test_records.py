@@ -204,7 +204,7 @@ def test_back_and_forward_show_the_filters_charts_and_table_of_that_address(page
     page.click("button.apply")
     page.wait_for_url("**direction=inbound**")
     assert "status=answered" in page.url
-    assert page.evaluate("localStorage.getItem('htmx-history-cache')") is None  # no records kept in the browser
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None  # no records kept in the browser
     assert not page.console_errors
 
 
