@@ -128,6 +128,17 @@ def masking_resolve_answer(read: Callable[[], Mapping[str, Any]], *, method: str
 # --- Permissions -------------------------------------------------------------------------------
 
 
+class WindowDateTimeField(serializers.DateTimeField):
+    """A rule's window bound: a time so close to year 1 or 9999 that it cannot be put in the
+    time zone (DRF overflows, a 500) is invalid input like any other bad time."""
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except (OverflowError, ValueError):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
+
+
 class IsStaffOrSupervisor(BasePermission):
     """Staff (`is_staff`) or supervisors (superusers count) manage masking rules."""
 
@@ -197,8 +208,8 @@ class MaskingRuleCreateInputSerializer(serializers.Serializer):
     party_a = serializers.CharField(max_length=32)
     party_b = serializers.CharField(max_length=32)
     two_way = serializers.BooleanField(required=False, default=False)
-    valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    valid_from = WindowDateTimeField(required=False, allow_null=True, default=None)
+    valid_until = WindowDateTimeField(required=False, allow_null=True, default=None)
     active = serializers.BooleanField(required=False, default=True)
     reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
@@ -208,8 +219,8 @@ class MaskingRuleUpdateInputSerializer(serializers.Serializer):
     party_a = serializers.CharField(max_length=32, required=False)
     party_b = serializers.CharField(max_length=32, required=False)
     two_way = serializers.BooleanField(required=False)
-    valid_from = serializers.DateTimeField(required=False, allow_null=True)
-    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+    valid_from = WindowDateTimeField(required=False, allow_null=True)
+    valid_until = WindowDateTimeField(required=False, allow_null=True)
     active = serializers.BooleanField(required=False)
     reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
 

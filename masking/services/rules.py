@@ -10,6 +10,7 @@ session, rule, so no two writers wait on each other in a circle.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -114,6 +115,20 @@ def masking_rule_clean(
 # --- Numbers ---------------------------------------------------------------------------------
 
 
+def _serialize_numbers(*numbers: str) -> None:
+    """Until the transaction ends, make "is this a masking number?" and "does an active rule
+    transfer calls to it?" one question per number: a number being added and a rule being opened
+    that dials it cannot both pass their check. PostgreSQL: advisory locks, in one order;
+    SQLite: the project opens every transaction with BEGIN IMMEDIATE, which serialises writers."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for number in sorted(set(numbers)):
+            key = hashlib.sha256(f"contactcenter.masking.number:{number}".encode()).digest()[:8]
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(key, "big", signed=True)])
+
+
 def _dialled_by(number: str) -> MaskingRule | None:
     """An active rule, not yet past its window, that transfers calls to `number` (its party B,
     or party A of a two-way rule): such a number must not become a masking number, or the
@@ -151,6 +166,7 @@ def masking_number_lock(*, number: str, register: bool = False) -> MaskingNumber
         return locked
     if not register:
         raise ValidationError({"masking_number": ["Not a masking number: add it under Masking numbers first."]})
+    _serialize_numbers(number)
     _refuse_if_dialled(number, "masking_number")
     created, was_created = MaskingNumber.objects.get_or_create(number=number)
     if was_created:
@@ -176,6 +192,8 @@ def masking_number_create(*, number: str, label: str = "", pooled: bool = False,
     e164 = masking_number_clean(number=number)
     try:
         with transaction.atomic():
+            _serialize_numbers(e164)
+            _refuse_if_dialled(e164, "number")  # again, now that no rule can open on it meanwhile
             return MaskingNumber.objects.create(number=e164, label=label.strip(), pooled=pooled, active=active)
     except IntegrityError as exc:
         raise ValidationError({"number": ["This masking number exists already."]}) from exc
@@ -280,6 +298,16 @@ def _routes_open(rule: MaskingRule, *, at: datetime) -> None:
 
     The caller holds the masking number's lock.
     """
+    dialled = [callee for _, callee in rule.callers()]
+    _serialize_numbers(*dialled)
+    looped = MaskingNumber.objects.filter(number__in=dialled).values_list("number", flat=True).first()
+    if looped is not None:  # it became a masking number while the rule was off (or a moment ago)
+        raise ApplicationError(
+            f"Rule #{rule.pk or 'new'} transfers calls to {mask(looped)}, a masking number now: they would loop "
+            "back here. Change the rule's parties first.",
+            code="party_is_masking_number",
+            status_code=409,
+        )
     callers = [caller for caller, _ in rule.callers()]
     _retire_expired(number_id=rule.masking_number_id, callers=callers, at=at, exclude_pk=rule.pk)
     clash = (

@@ -113,6 +113,17 @@ def test_a_number_a_rule_transfers_to_cannot_become_a_masking_number(make_rule):
     MaskingRule.objects.filter(pk=one_way.pk).update(valid_until=timezone.now() - timedelta(minutes=1))
     assert masking_number_create(number=B).number == B  # an expired rule dials nobody
 
+    # ... and a rule switched off meanwhile cannot be switched back on into the loop
+    with pytest.raises(ApplicationError) as caught:
+        masking_rule_activate(rule=two_way)
+    assert caught.value.code == "party_is_masking_number" and caught.value.status_code == 409
+    two_way.refresh_from_db()
+    assert not two_way.active and not MaskingRoute.objects.filter(rule=two_way).exists()
+    from masking.services import masking_rules_set_active
+
+    result = masking_rules_set_active(rules=[two_way], active=True)  # the admin's bulk action
+    assert result.changed == 0 and "a masking number now" in result.errors[0]
+
 
 def test_a_window_that_ends_before_it_starts_says_so_in_words(make_rule):
     start = timezone.now()
@@ -262,6 +273,14 @@ def test_bulk_activation_reports_each_refusal(make_rule):
 
 
 # --- API -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("when", ["0001-1-1 0:0:0", "0001-01-01T00:00:00", "9999-12-31T23:59:59-12:00"])
+def test_a_window_time_at_the_edge_of_the_calendar_is_400_not_500(staff_client, when):
+    body = {"masking_number": MASKING, "party_a": A, "party_b": B, "valid_from": when}
+    response = staff_client.post(RULES_URL, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["extra"]["fields"]) == ["valid_from"]
 
 
 def test_create_through_the_api(staff_client, client):
