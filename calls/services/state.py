@@ -67,6 +67,9 @@ def call_transition(*, call: OutboundCall, to: str, provider_message: str | None
     if to == S.IN_PROGRESS and locked.answered_at is None:
         locked.answered_at = now
         fields.append("answered_at")
+    if to == S.IN_PROGRESS and locked.cancelled_at is not None:  # answered just as it was called off
+        locked.cancelled_at = None
+        fields.append("cancelled_at")
     if to in (S.COMPLETED, S.MISSED, S.FAILED) and locked.ended_at is None:
         locked.ended_at = now
         fields.append("ended_at")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 from calls.models import CallStatus, Disposition, OutboundCall
 
@@ -331,11 +332,32 @@ def test_a_call_the_agent_hangs_up_while_it_rings_is_cancelled_not_missed(asha_c
     assert '<span class="badge status-cancelled">Cancelled</span>' in today and "status-missed" not in today
 
     # a customer who did not pick up is still missed
-    unanswered = OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543211",
-                                             status=CallStatus.MISSED, agent_answered_at=call.requested_at)  # fmt: skip
+    OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543211",
+                                status=CallStatus.MISSED, agent_answered_at=call.requested_at)  # fmt: skip
     html = asha_client.get("/calls/").content.decode()
     assert "+919876543211</a>" in html[html.index("<h2>Missed calls</h2>") : html.index("<h2>Today</h2>")]
-    assert unanswered.cancelled_at is None
+
+
+def test_a_call_hung_up_after_the_customer_answered_is_not_cancelled(asha_client, asha, smartflo):
+    from calls.services.state import call_transition
+
+    smartflo.set_scenario("9876543210", hold=True)
+    call_id = asha_client.post(
+        "/api/v1/calls/click-to-call/", {"destination_number": "9876543210"}, content_type="application/json"
+    ).json()["call_id"]
+    smartflo.wait_for_state(call_id, "in_progress")  # Smartflo lists it answered: a hang-up ends a talk
+    call = OutboundCall.objects.get(call_id=call_id)
+    assert asha_client.post(f"/calls/{call.pk}/hangup/", **HX).status_code == 200
+    call.refresh_from_db()
+    assert call.cancelled_at is None and call.status == CallStatus.COMPLETED
+
+    # called off, then the customer's answer arrives after all: it was answered, not cancelled
+    OutboundCall.objects.filter(pk=call.pk).update(
+        status=CallStatus.CUSTOMER_RINGING, answered_at=None, cancelled_at=timezone.now()
+    )
+    call_transition(call=call, to=CallStatus.IN_PROGRESS)
+    call.refresh_from_db()
+    assert call.cancelled_at is None and call.answered_at is not None
 
 
 def test_a_missed_customer_leaves_the_list_once_spoken_with(asha_client, asha):
