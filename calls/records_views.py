@@ -40,6 +40,7 @@ from calls.services.recordings import recording_open
 from calls.services.records import call_records_sync_request, call_records_sync_requested
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.http import require_GET, require_http_methods
+from contactcenter.core.permissions import signed_in_or_token
 from contactcenter.core.roles import is_supervisor
 
 FILTER_KEYS = ("from", "to", "agent", "direction", "status", "op", "duration", "number", "outcome", "hour")
@@ -233,7 +234,7 @@ def records_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-@login_required
+@signed_in_or_token  # the API's records link here: a token opens it too
 @require_GET
 def record_recording(request: HttpRequest, call_id: str) -> HttpResponse:
     record = call_record_get(scope=RecordScope.for_user(request.user), call_id=call_id)

@@ -78,6 +78,26 @@ def test_the_agent_of_the_call_may_listen_and_a_colleague_may_not(recorded, asha
     assert login(vikram.user).get(proxy_url(recorded)).status_code == 404
 
 
+def test_an_api_client_opens_the_recording_link_the_api_gave_it_with_its_token(recorded, asha, vikram, supervisor):
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    def token(user) -> dict:
+        return {"HTTP_AUTHORIZATION": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+
+    api = Client()
+    (listed,) = api.get("/api/v1/call-records/", **token(supervisor)).json()["results"]
+    link = listed["recording"].removeprefix("http://testserver")
+    response = api.get(link, **token(supervisor))
+    assert response.status_code == 200 and body(response) == httpx.get(recorded.recording_url).content
+    assert api.get(link, **token(asha.user)).status_code == 200  # the call's agent
+    assert api.get(link, **token(vikram.user)).status_code == 404  # a colleague: as for the page
+    refused = api.get(link, HTTP_AUTHORIZATION="Token not-a-key")
+    assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
+    signed_out = api.get(link)  # no token, no session: the sign-in page, as before
+    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/accounts/login/")
+
+
 def test_a_host_off_the_list_is_refused_without_fetching(records_settings, supervisor_client, asha):
     record = make_record(agent=asha, recording_url="http://169.254.169.254/latest/meta-data")
     response = supervisor_client.get(proxy_url(record))
