@@ -60,6 +60,9 @@ class CallRecordOutputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The disposition the agent who had the call noted (their wrap-up), or null.",
     )
+    outcome_id = serializers.IntegerField(
+        source="disposition_id", allow_null=True, help_text="That disposition's id: the `outcome` filter takes it."
+    )
     recording = serializers.SerializerMethodField(help_text="Our authenticated recording proxy, or null.")
     synced_at = serializers.DateTimeField()
 
