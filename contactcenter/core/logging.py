@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
+from urllib.parse import unquote_plus
 
 # A run of digits, optionally with a leading + and groups of 3+ digits split by a space or dash
 # (`+91 98765 43210`, `098765-43210`); masked when it holds 10-15 digits. Dates split into short
@@ -27,6 +29,24 @@ _OTP = re.compile(r"(?i)((?:otp|code|field_5)[\"']?\s*[:=]\s*[\"']?)(\d{4,8})")
 # token key is 40 hex digits; a session key 32 lowercase letters and digits, never all hex
 # (that would be a UUID's hex form, which stays readable).
 _GENERATED_KEY = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{40}|(?=[0-9a-f]{0,31}[g-z])[0-9a-z]{32})(?![0-9A-Za-z])")
+
+
+# A query-string value of a parameter that carries a phone number (`?party=`, `&number=`,
+# `caller_id_number=`, `destination_number=`...): masked whatever its form, since the app accepts
+# numbers written with brackets, dots, dashes between pairs of digits, percent-encoded or in other
+# scripts' digits, which the pattern above cannot tell from dates and ids in free text.
+_PHONE_PARAMETER = re.compile(
+    r"(?i)((?:^|[?&;\s])[a-z_]*(?:number|phone|party|caller|callee|customer|destination|dial|mobile|msisdn)"
+    r"[a-z_]*=)([^&\s\"';]+)"
+)
+
+
+def _mask_parameter(match: re.Match[str]) -> str:
+    value = unquote_plus(match.group(2))
+    digits = [str(unicodedata.digit(ch)) for ch in value if unicodedata.digit(ch, None) is not None]
+    if len(digits) < 6:  # not a phone number: an id, a page, a filter of a few digits
+        return match.group(0)
+    return match.group(1) + "*" * (len(digits) - 4) + "".join(digits[-4:])
 
 
 def mask_phone_numbers(text: str) -> str:
@@ -51,6 +71,7 @@ def mask_phone_numbers(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    text = _PHONE_PARAMETER.sub(_mask_parameter, text)
     # URL-encoded numbers and separators (`caller=%2B919876543210`) are numbers too.
     text = re.sub(r"%2[bB](?=\d)", "+", text)
     text = re.sub(r"(?<=\d)%20(?=\d)", " ", text)

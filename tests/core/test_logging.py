@@ -1,6 +1,7 @@
 """No log line carries a phone number, a token or an OTP code."""
 
 import logging
+import re
 
 from contactcenter.core.logging import RedactingFilter, redact
 
@@ -52,6 +53,18 @@ def test_settings_attach_the_filter_to_every_handler(settings):
 def test_url_encoded_numbers_are_masked():
     text = redact("GET /api/v1/masking/resolve/?caller_id_number=%2B919876543210&to=98765%2043210")
     assert "9876543210" not in text and "98765%2043210" not in text
+
+
+def test_a_number_parameter_is_masked_in_any_form_the_app_accepts():
+    forms = ["%2B91%20(984)%20501-2345", "98-45-01-23-45", "%39%38%34%35%30%31%32%33%34%35",
+             "%E0%A5%AF%E0%A5%AE%E0%A5%AA%E0%A5%AB%E0%A5%A6%E0%A5%A7%E0%A5%A8%E0%A5%A9%E0%A5%AA%E0%A5%AB",
+             "+91.98450.12345"]  # fmt: skip
+    for form in forms:
+        for name in ("party", "number", "caller_id_number", "destination_number", "phone"):
+            line = redact(f'"GET /api/v1/masking/rules/?page=2&{name}={form}&active=true HTTP/1.1" 200 512')
+            assert re.search(rf"&{name}=\*{{6,}}2345&active=true", line), line
+            assert "page=2" in line and "200 512" in line
+    assert redact("GET /calls/records/?number=3210&agent=4") == "GET /calls/records/?number=3210&agent=4"  # 4 digits
 
 
 def test_djangos_own_loggers_go_through_the_redacting_handler(settings):
