@@ -37,6 +37,8 @@ def to_e164(raw: str | int, *, strict: bool = True) -> str:
         raise InvalidPhoneNumber("A phone number may hold only digits, spaces, dashes and a leading +.")
     if text.startswith("+"):
         candidate = text
+    elif text.startswith("00") and len(text) > 11:  # India's international prefix: 0091 98765 43210
+        candidate = "+" + text[2:]
     elif len(text) == 12 and text.startswith("91"):
         candidate = "+" + text
     elif len(text) == 11 and text.startswith("0"):
@@ -45,7 +47,7 @@ def to_e164(raw: str | int, *, strict: bool = True) -> str:
         candidate = "+91" + text
     else:
         raise InvalidPhoneNumber(
-            "Enter a 10-digit Indian number (optionally with +91 or 0), or +<country code><number>."
+            "Enter a 10-digit Indian number (optionally with +91, 0091 or 0), or +<country code><number>."
         )
     digits = candidate[1:]
     if not 10 <= len(digits) <= 15:

@@ -14,6 +14,7 @@ from contactcenter.phones import InvalidPhoneNumber, mask, to_e164, to_national
         "+91-98765-43210",
         "919876543210",
         " +91 (98765) 43210 ",
+        "0091 98765 43210",  # India's international prefix
     ],
 )
 def test_indian_forms_normalise(typed):
@@ -23,6 +24,7 @@ def test_indian_forms_normalise(typed):
 
 def test_foreign_numbers_keep_their_country_code():
     assert to_e164("+1 415 555 0123") == "+14155550123"
+    assert to_e164("001 415 555 0123") == "+14155550123"
     assert to_national("+1 415 555 0123") == "14155550123"
 
 
