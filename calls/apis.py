@@ -142,24 +142,48 @@ class CallHangupApi(APIView):
 
 
 class CallTransferApi(APIView):
-    """Transfer a live call to another agent (by local agent id)."""
+    """Transfer a live call to another agent (by local agent id): the call's agent, or a
+    supervisor (any Smartflo call id, as on the live board)."""
 
     class CallTransferInputSerializer(serializers.Serializer):
         agent = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
+    class TransferRequestedSerializer(serializers.Serializer):
+        """A supervisor transferred a live call this application did not place."""
+
+        call_id = serializers.CharField()
+        status = serializers.ChoiceField(choices=["transfer_requested"])
+        transferred_to = serializers.IntegerField()
+
     @extend_schema(
         request=CallTransferInputSerializer,
-        responses={200: CallOutputSerializer, **error_responses(409, *SMARTFLO_ERRORS)},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="CallTransferResult",
+                serializers=[CallOutputSerializer, TransferRequestedSerializer],
+                resource_type_field_name=None,
+            ),
+            **error_responses(409, *SMARTFLO_ERRORS),
+        },
     )
     def post(self, request: Request, call_id: str) -> Response:
         data = self.CallTransferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        call = call_get_for_user(user=request.user, reference=call_id)
-        refuse_if_passed_on(call, request.user)
+        try:
+            call = call_get_for_user(user=request.user, reference=call_id)
+        except Http404:
+            if not is_supervisor(request.user):
+                raise
+            call = None  # a live call we did not place (e.g. inbound): by Smartflo's call id
+        if call is not None:
+            refuse_if_passed_on(call, request.user)
         target = Agent.objects.filter(pk=data.validated_data["agent"]).first()
         if target is None:
             raise serializers.ValidationError({"agent": ["No such agent."]})
         try:
+            if call is None:
+                call_transfer(call_id=call_id, to_agent=target)
+                return Response({"call_id": call_id, "status": "transfer_requested", "transferred_to": target.pk})
             call = call_transfer(call=call, to_agent=target)
         except DjangoValidationError as exc:
             raise _validation(exc) from exc

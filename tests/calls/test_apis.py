@@ -151,6 +151,22 @@ def test_supervisor_hangs_up_a_call_we_did_not_place(supervisor_client, smartflo
     assert not [c for c in smartflo.live_calls() if c["call_id"] == call_id]
 
 
+def test_supervisor_transfers_a_call_we_did_not_place_and_an_agent_may_not(supervisor_client, vikram, smartflo,
+                                                                         asha_client):  # fmt: skip
+    smartflo.set_scenario("9876543299", hold=True)
+    call_id = smartflo.click_to_call(agent_number="1002", destination_number="9876543299")
+    smartflo.wait_for_state(call_id, "in_progress")
+    refused = post(asha_client, f"/api/v1/calls/{call_id}/transfer/", {"agent": vikram.pk})
+    assert refused.status_code == 404  # not hers, and agents act on their own calls only
+    response = post(supervisor_client, f"/api/v1/calls/{call_id}/transfer/", {"agent": vikram.pk})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"call_id": call_id, "status": "transfer_requested", "transferred_to": vikram.pk}
+    (live,) = [c for c in smartflo.live_calls() if c["call_id"] == call_id]
+    assert live["agent_name"] == "Vikram Singh"
+    missing = post(supervisor_client, "/api/v1/calls/1715235734.404/transfer/", {"agent": vikram.pk})
+    assert missing.status_code == 404 and missing.json()["code"] == "call_not_found"
+
+
 def test_supervisor_hangup_of_a_call_smartflo_does_not_list_is_404(supervisor_client, smartflo):
     # Smartflo's "Call not found or already ended" is not Smartflo failing (it was a 502).
     response = post(supervisor_client, "/api/v1/calls/1715235734.999999/hangup/")
