@@ -33,7 +33,11 @@ def idempotent_call(*, user, key: str | None, fingerprint: str, run: Callable[[]
     if not key:
         return run()
     if len(key) > 200:
-        raise ApplicationError("Idempotency-Key is longer than 200 characters.", code="invalid")
+        raise ApplicationError(
+            "Idempotency-Key is longer than 200 characters.",
+            code="invalid",
+            extra={"fields": {"Idempotency-Key": ["At most 200 characters."]}},  # as every invalid input names its field
+        )
     try:
         with transaction.atomic():
             record = IdempotentRequest.objects.create(user=user, key=key, request_hash=fingerprint)

@@ -75,6 +75,13 @@ def test_idempotency_key_returns_the_first_answer_and_dials_once(asha_client, sm
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
 
 
+def test_an_idempotency_key_too_long_is_refused_naming_the_header(asha_client, smartflo):
+    response = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k" * 201)
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"fields": {"Idempotency-Key": ["At most 200 characters."]}}
+    assert smartflo.requests(path="/v1/click_to_call") == []
+
+
 def test_idempotency_key_replays_a_timeout_too(asha_client, smartflo):
     smartflo.add_fault(endpoint="click_to_call", timeout_rate=1.0, times=1)
     first = post(asha_client, C2C, {"destination_number": "9876543210"}, HTTP_IDEMPOTENCY_KEY="k-2")
