@@ -36,7 +36,7 @@ def idempotent_call(*, user, key: str | None, fingerprint: str, run: Callable[[]
         raise ApplicationError(
             "Idempotency-Key is longer than 200 characters.",
             code="invalid",
-            extra={"fields": {"Idempotency-Key": ["At most 200 characters."]}},  # as every invalid input names its field
+            extra={"fields": {"Idempotency-Key": ["At most 200 characters."]}},  # named, as every invalid field
         )
     try:
         with transaction.atomic():
