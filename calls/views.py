@@ -46,7 +46,7 @@ from calls.services import (
     inbound_call_transfer,
     inbound_call_wrap_up,
 )
-from calls.services.actions import CallActionFailed
+from calls.services.actions import CallActionFailed, NothingToSave
 from calls.services.events import ringing_alert_dismiss
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.http import require_GET, require_POST
@@ -217,15 +217,15 @@ def _save_wrap_up(request: HttpRequest, call, save, panel) -> HttpResponse:
     if not form.is_valid():
         problems = [f"{name.title()}: {' '.join(errors)}" for name, errors in form.errors.items()]
         return panel(request, call, error=" ".join(problems), note_text=typed)
-    had = bool(call.note or call.disposition_id)
-    if not had and not form.cleaned_data["note"].strip() and form.cleaned_data["disposition"] is None:
-        return _wrap_up_notice(request, call, panel, "Nothing to save yet: write a note or choose a disposition.")
     try:
         call = save(call=call, base=request.POST.get("base"), **form.cleaned_data)
+    except NothingToSave as exc:
+        call.refresh_from_db()
+        return _wrap_up_notice(request, call, panel, exc.message)
     except ValidationError as exc:
         call.refresh_from_db()
         return panel(request, call, error=" ".join(exc.messages), note_text=typed)
-    notice = "Note and disposition cleared." if had and not (call.note or call.disposition_id) else ""
+    notice = "Note and disposition cleared." if call.wrap_up_cleared else ""
     if not request.headers.get("HX-Request"):
         messages.success(request, notice or "Note saved.")
     response = panel(request, call, notice=notice)

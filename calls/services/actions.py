@@ -408,8 +408,16 @@ def call_supervise(
             smartflo.close()
 
 
+class NothingToSave(ValidationError):
+    """A wrap-up with no note and no disposition over one that has neither: nothing is saved."""
+
+    def __init__(self) -> None:
+        super().__init__("Nothing to save yet: write a note or choose a disposition.", code="nothing_to_save")
+
+
 def _check_wrap_up(call: OutboundCall | RingingAlert, note: str, disposition: Disposition | None, base: str | None):
-    """`call` is locked; `base`: the version of the note the form was opened with (None: no check)."""
+    """`call` is locked; `base`: the version of the note the form was opened with (None: no check).
+    Marks `call.wrap_up_cleared` when the save empties a note or disposition it had."""
     if disposition is not None and not disposition.active:
         raise ValidationError({"disposition": ["This disposition is no longer offered."]})
     if len(note) > 5000:
@@ -420,6 +428,10 @@ def _check_wrap_up(call: OutboundCall | RingingAlert, note: str, disposition: Di
             f"This note was changed elsewhere since you opened it; it is now {saved}. "
             "Your text is kept: check it and save again."
         )
+    had = bool(call.note or call.disposition_id)
+    if not had and not note.strip() and disposition is None:
+        raise NothingToSave()
+    call.wrap_up_cleared = had and not note.strip() and disposition is None
 
 
 @transaction.atomic

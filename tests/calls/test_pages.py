@@ -135,6 +135,19 @@ def test_an_empty_wrap_up_says_nothing_was_saved_and_clearing_one_says_so(asha_c
     assert (call.note, call.disposition) == ("", None)
 
 
+def test_the_wrap_up_service_itself_refuses_an_empty_save_and_says_when_one_clears(asha):
+    from calls.services import call_wrap_up
+    from calls.services.actions import NothingToSave
+
+    call = OutboundCall.objects.create(
+        requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED
+    )
+    with pytest.raises(NothingToSave):
+        call_wrap_up(call=call, note="  ", disposition=None)
+    assert call_wrap_up(call=call, note="call back", disposition=None).wrap_up_cleared is False
+    assert call_wrap_up(call=call, note="", disposition=None).wrap_up_cleared is True
+
+
 def test_retired_disposition_is_refused(asha_client, asha):
     call = OutboundCall.objects.create(
         requested_by=asha.user, agent=asha, destination="+919876543210", status=CallStatus.COMPLETED
