@@ -57,6 +57,9 @@ def clean_phone(value: Any, field_name: str, errors: dict[str, list[str]], *, in
     return number
 
 
+WINDOW_ORDER = "Must be after “valid from”, the start of the window."
+
+
 def masking_rule_clean(
     *,
     masking_number: Any,
@@ -99,7 +102,7 @@ def masking_rule_clean(
         and "valid_until" not in errors
         and valid_until <= valid_from
     ):
-        errors["valid_until"] = ["Must be after “valid from”, the start of the window."]
+        errors["valid_until"] = [WINDOW_ORDER]
     if errors:
         raise ValidationError(errors)
     return {
@@ -401,14 +404,21 @@ def masking_rule_update(*, rule: MaskingRule, data: dict[str, Any]) -> MaskingRu
     merged = {name: getattr(rule, name) for name in RULE_FIELDS if name != "masking_number"}
     merged["masking_number"] = rule.masking_number.number
     merged.update({k: v for k, v in data.items() if k in RULE_FIELDS})
-    cleaned = masking_rule_clean(
-        masking_number=merged["masking_number"],
-        party_a=merged["party_a"],
-        party_b=merged["party_b"],
-        two_way=merged["two_way"],
-        valid_from=merged["valid_from"],
-        valid_until=merged["valid_until"],
-    )
+    try:
+        cleaned = masking_rule_clean(
+            masking_number=merged["masking_number"],
+            party_a=merged["party_a"],
+            party_b=merged["party_b"],
+            two_way=merged["two_way"],
+            valid_from=merged["valid_from"],
+            valid_until=merged["valid_until"],
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict
+        if errors.get("valid_until") == [WINDOW_ORDER] and "valid_until" not in data and "valid_from" in data:
+            del errors["valid_until"]  # the start that was changed is what is wrong, not the end kept
+            errors["valid_from"] = ["Must be before “valid until”, the end of the window."]
+        raise ValidationError(errors) from None
     now = timezone.now()
     with transaction.atomic():
         # Lock both numbers when the rule moves, always in the same order (no deadlock).

@@ -130,6 +130,10 @@ def test_a_window_that_ends_before_it_starts_says_so_in_words(make_rule):
     with pytest.raises(ValidationError) as caught:
         make_rule(valid_from=start, valid_until=start - timedelta(hours=1))
     assert caught.value.message_dict == {"valid_until": ["Must be after “valid from”, the start of the window."]}
+    rule = make_rule(valid_until=start + timedelta(days=1))
+    with pytest.raises(ValidationError) as caught:  # only the start changed: it is what is wrong
+        masking_rule_update(rule=rule, data={"valid_from": start + timedelta(days=2)})
+    assert caught.value.message_dict == {"valid_from": ["Must be before “valid until”, the end of the window."]}
 
 
 def test_a_foreign_caller_is_fine_on_a_one_way_rule(make_rule):
