@@ -252,6 +252,27 @@ def test_the_agents_lists_stack_their_rows_on_a_phone_with_every_button_on_scree
     assert labels == '"Note: "'
 
 
+# Where the panel is: {top, bottom} in the viewport's coordinates.
+PANEL_BOX = "() => { const r = document.getElementById('panel').getBoundingClientRect(); return [r.top, r.bottom]; }"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_lists_button_brings_the_panel_it_fills_into_view(page, live_server, missed_calls, noted_day, width):
+    """Add note / Edit note / Call back fill the panel at the top of the page: the page goes there
+    (it stayed at the lists, or jumped further down, with nothing to show that anything happened)."""
+    sign_in(page, live_server, "asha")
+    page.set_viewport_size({"width": width, "height": 500})
+    page.goto(live_server.url + "/calls/")
+    for button in ("#lists button.wrap-up-open >> nth=-1", "#lists button:has-text('Call back') >> nth=-1"):
+        page.locator(button).evaluate("el => el.scrollIntoView({block: 'end'})")
+        assert page.evaluate(PANEL_BOX)[0] < 0  # the premise: the panel's top is above the screen
+        with page.expect_response(lambda r: "/calls/" in r.url and r.request.method in ("GET", "POST")):
+            page.locator(button).click()
+        page.wait_for_timeout(600)  # the lists refresh after it (call-ended)
+        top, _ = page.evaluate(PANEL_BOX)
+        assert -1 <= top < 250, f"{button}: the panel's top is at {top:.0f} px at {width} px wide"
+
+
 @TABLE_PAGES
 def test_tables_fit_a_desktop_without_scrolling(page, live_server, missed_calls, user, path, ready):
     sign_in(page, live_server, user)
