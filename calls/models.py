@@ -119,6 +119,21 @@ class OutboundCall(models.Model):
         return self.status in LIVE_STATUSES
 
     @property
+    def cancelled(self) -> bool:
+        """Hung up from the application before the customer answered, and over: called off,
+        whatever Smartflo's event calls it (it says missed)."""
+        return self.cancelled_at is not None and self.answered_at is None and not self.is_live
+
+    @property
+    def shown_status(self) -> str:
+        """The status for a badge's class: `cancelled`, else the status."""
+        return "cancelled" if self.cancelled else self.status
+
+    @property
+    def shown_status_label(self) -> str:
+        return "Cancelled" if self.cancelled else self.get_status_display()
+
+    @property
     def wrap_up_version(self) -> str:
         return wrap_up_version(self.note, self.disposition_id)
 

@@ -207,9 +207,7 @@ class CallRow:
     @classmethod
     def placed(cls, call: OutboundCall, viewer: Agent | None = None) -> CallRow:
         """`viewer`: the agent whose list it is; a live call they passed on is over for them."""
-        status, label, live = call.status, call.get_status_display(), call.is_live
-        if call.cancelled_at is not None and not live and call.answered_at is None:
-            status, label = "cancelled", "Cancelled"  # hung up before the customer answered
+        status, label, live = call.shown_status, call.shown_status_label, call.is_live
         if viewer is not None and call.transferred_to_id not in (None, viewer.pk):  # they passed it on
             status, label, live = CallStatus.COMPLETED, f"Transferred to {call.transferred_to.name}", False
         return cls(call.pk, False, call.destination, call.requested_at, status, label, call.disposition, call.note,

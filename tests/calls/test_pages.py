@@ -343,6 +343,8 @@ def test_a_call_the_agent_hangs_up_while_it_rings_is_cancelled_not_missed(asha_c
     assert "+919876543210" not in missed
     today = html[html.index("<h2>Today</h2>") :]
     assert '<span class="badge status-cancelled">Cancelled</span>' in today and "status-missed" not in today
+    panel = asha_client.get(f"/calls/{call.pk}/panel/", **HX).content.decode()  # Add note brings it back
+    assert '<span class="badge status-cancelled" id="call-status">Cancelled</span>' in panel
 
     # a customer who did not pick up is still missed
     OutboundCall.objects.create(requested_by=asha.user, agent=asha, destination="+919876543211",
