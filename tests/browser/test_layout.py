@@ -135,14 +135,15 @@ OFF_SCREEN_ACTIONS = """() => {
 }"""
 
 
-def test_the_live_board_keeps_every_action_on_a_phones_screen(page, live_server, busy_day):
+@pytest.mark.parametrize("width", [390, 700])
+def test_the_live_board_keeps_every_action_on_a_phones_screen(page, live_server, busy_day, width):
     sign_in(page, live_server, "sup")
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size({"width": width, "height": 844})
     page.goto(live_server.url + "/calls/live/?every=30")
     row = page.locator("#board tr[data-call-id]").first
     expect(row).to_be_visible(timeout=10000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "layout-live-board-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"layout-live-board-stacked-{width}.png"), full_page=True)
     actions = page.evaluate(OFF_SCREEN_ACTIONS)
     assert actions["count"] >= 4 and actions["off"] == [] and not actions["overlapping"], actions
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
