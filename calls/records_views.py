@@ -184,6 +184,8 @@ def records_sync(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Sync asked for: new records appear as soon as a worker has fetched them.")
             return redirect("calls:records")
+    if request.method == "GET" and not request.headers.get("HX-Request"):
+        return redirect("calls:records")  # the line is a part of the dashboard: typed in, the dashboard
     context = _sync_context(request, error=error, shown=_shown_run(request))
     response = render(request, "records/_sync_status.html", context)
     if context["sync_new_records"]:

@@ -42,8 +42,11 @@ API_INDEX = {
 
 
 class ApiRootApi(APIView):
-    """`/api/v1/`: where the endpoints and their documentation are, for anyone (it names URLs,
-    nothing else; each endpoint asks for its own credentials)."""
+    """Where this API's endpoints and its documentation are. Each endpoint asks for its own
+    credentials; this index names URLs only, for anyone."""
+
+    def get_view_name(self) -> str:  # the browsable API's heading
+        return "Contact center API"
 
     authentication_classes: list = []
     permission_classes = [AllowAny]

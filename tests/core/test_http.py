@@ -172,6 +172,9 @@ def test_the_api_index_names_every_collection_and_the_docs(client):
     expected = {route for route in routes(get_resolver().url_patterns) if route.startswith("/api/v1/")}
     assert listed == expected - {"/api/v1/"}
     assert client.get("/api/v1/me/").status_code in (401, 403)  # the index opens nothing
+    browsed = client.get("/api/v1/", HTTP_ACCEPT="text/html").content.decode()  # DRF's browsable page
+    assert "<h1>Contact center API</h1>" in browsed and "Api Root Api" not in browsed
+    assert "Each endpoint asks for its own" in browsed and "`/api/v1/`" not in browsed
 
 
 def test_unknown_api_paths_answer_json_404(client):

@@ -356,7 +356,14 @@ PAGE_ROWS = [
         {ANON: LOGIN, AGENT: SHOWN, OTHER: HIDDEN, SUP: SHOWN, SU: SHOWN},
         secret="{asha.name}",
     ),
-    Row("calls/records/sync/", "GET", "/calls/records/sync/", signed_in(200)),
+    Row("calls/records/sync/", "GET", "/calls/records/sync/", signed_in(200, anonymous=HX_LOGIN), headers=HTMX),
+    Row(
+        "calls/records/sync/",
+        "GET",
+        "/calls/records/sync/",
+        signed_in(Outcome(302, location="/calls/records/")),
+        variant="typed in",
+    ),
     Row(
         "calls/records/sync/",
         "POST",

@@ -62,7 +62,7 @@ def test_until_a_worker_starts_it_the_line_says_it_waits_and_polls_often(records
 
     call_records_sync_request_taken()  # what the task does first, then its run
     CallRecordSyncRun.objects.create(trigger="manual", records_stored=7)
-    html = supervisor_client.get(URL).content.decode()
+    html = supervisor_client.get(URL, **HX).content.decode()
     assert "Syncing" in html and "7 records so far" in html and polls_every(html) == "3s"
     supervisor_client.post(URL, **HX)  # nor while it runs
     assert len(queued) == 1
@@ -72,14 +72,14 @@ def test_the_task_takes_the_request_up_even_when_its_run_is_skipped(records_sett
     """The line waits for the task, not for a run that starts after the click (clocks differ,
     and a run can be skipped while another holds the lock)."""
     supervisor_client.post(URL, **HX)
-    assert "waiting for a worker" in supervisor_client.get(URL).content.decode()
+    assert "waiting for a worker" in supervisor_client.get(URL, **HX).content.decode()
     CallRecordSyncState.objects.create(name="default")
     assert _lease_acquire("a-stuck-run")  # another run holds the lock: the task's run is skipped
 
     sync_call_records.run(trigger="manual")
 
     assert CallRecordSyncRun.objects.get().status == "skipped"
-    html = supervisor_client.get(URL).content.decode()
+    html = supervisor_client.get(URL, **HX).content.decode()
     assert "waiting for a worker" not in html and polls_every(html) == "60s"
 
 
@@ -104,9 +104,15 @@ def test_without_javascript_the_form_post_goes_back_to_the_dashboard_with_a_mess
     assert "Sync asked for: new records appear" in response.content.decode()
 
 
+def test_the_lines_address_typed_in_opens_the_dashboard(records_settings, supervisor_client):
+    """The line is a part of the dashboard (its poll is HTMX's): opened by hand, it is the page."""
+    response = supervisor_client.get(URL)
+    assert (response.status_code, response["Location"]) == (302, "/calls/records/")
+
+
 def test_agents_see_the_line_without_the_button_and_cannot_sync(records_settings, asha, queued):
     client = login(asha.user)
-    html = client.get(URL).content.decode()
+    html = client.get(URL, **HX).content.decode()
     assert "Not synced yet" in html and "sync-now" not in html
     assert "sync-now" not in client.get("/calls/records/").content.decode()
     assert client.post(URL, **HX).status_code == 403
