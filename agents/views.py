@@ -7,6 +7,8 @@ from django.urls import reverse
 from agents.forms import AgentCreateForm
 from agents.selectors import agent_list
 from agents.services import agent_create, agent_sync
+from calls.records_forms import DEFAULT_DAYS, default_days
+from calls.records_selectors import agent_record_counts, parse_bound
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.core.http import require_http_methods, require_POST
 from contactcenter.core.permissions import supervisor_required
@@ -16,7 +18,16 @@ from contactcenter.core.permissions import supervisor_required
 def agent_list_page(request):
     search = request.GET.get("q", "").strip()
     page = Paginator(agent_list(search=search), 50).get_page(request.GET.get("page"))
-    context = {"page": page, "search": search, "records_url": reverse("calls:records")}
+    # Their calls of the days the records dashboard shows by default, as it counts them.
+    first_day, _ = default_days()
+    counts = agent_record_counts(agent_ids=[agent.pk for agent in page], since=parse_bound(first_day.isoformat()))
+    context = {
+        "page": page,
+        "rows": [(agent, counts[agent.pk]) for agent in page],
+        "days": DEFAULT_DAYS,
+        "search": search,
+        "records_url": reverse("calls:records"),
+    }
     return render(request, "agents/list.html", context)
 
 

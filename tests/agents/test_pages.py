@@ -42,15 +42,31 @@ def test_sync_button(page_client, smartflo):
     assert b"Vikram Singh" in response.content
 
 
-def test_the_list_says_whose_counters_these_are_and_links_each_agent_to_their_calls(page_client, smartflo):
+def test_the_list_counts_each_agents_calls_of_the_last_days_and_links_to_them(page_client, smartflo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.records_forms import default_days
+    from tests.records.conftest import make_record
+
     page_client.post("/agents/sync/")
     vikram = Agent.objects.get(name="Vikram Singh")
+    now = timezone.now()
+    for status, count in (("answered", 3), ("missed", 2)):
+        for _ in range(count):
+            make_record(agent=vikram, status=status, started_at=now - timedelta(hours=1))
+    make_record(agent=vikram, status="answered", started_at=now - timedelta(days=30))  # before the days shown
     html = page_client.get("/agents/").content.decode()
-    assert "Answered and Missed are Smartflo's own totals for each agent, as of the last sync" in html
-    link = f'<a href="/calls/records/?agent={vikram.pk}" aria-label="Call records of Vikram Singh">Calls</a>'
-    assert link in html
-    records = page_client.get(f"/calls/records/?agent={vikram.pk}").content.decode()
-    assert f'<option value="{vikram.pk}" selected>Vikram Singh</option>' in records  # the dashboard takes it
+    assert "each agent's calls of the last 7 days in the synced call records" in html
+    answered = f'<a href="/calls/records/?agent={vikram.pk}&amp;status=answered"'
+    assert f'{answered} aria-label="3 answered calls of Vikram Singh">3</a>' in html
+    assert 'aria-label="2 missed calls of Vikram Singh">2</a>' in html
+    assert 'aria-label="0 answered calls of Asha Rao">0</a>' in html
+    # the number is what the dashboard shows behind the link
+    records = page_client.get(f"/calls/records/?agent={vikram.pk}&status=answered").content.decode()
+    first, last = default_days()
+    assert "1–3 of 3 calls" in records and first <= timezone.localdate() <= last
 
 
 def test_list_query_count_is_pinned(page_client, smartflo, django_assert_max_num_queries):
