@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from contactcenter.core import views as core_views
@@ -27,6 +28,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+if settings.DEBUG:  # Django's debug 404 page (HTML, every URL pattern) would answer unknown API addresses
+    urlpatterns.append(re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found))
 
 handler400 = "contactcenter.core.views.bad_request"
 handler404 = "contactcenter.core.views.not_found"

@@ -11,10 +11,11 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -149,6 +150,29 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if _wants_json(request):
         return JsonResponse({"code": "not_found", "message": "No such API endpoint.", "extra": {}}, status=404)
     return render(request, "404.html", status=404)
+
+
+def _an_endpoint(path: str, urlconf) -> bool:
+    try:
+        return resolve(path, urlconf).func is not api_not_found  # not this catch-all itself
+    except Resolver404:
+        return False
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any /api/ address no endpoint has, with DEBUG on (contactcenter/urls.py): the API's JSON
+    404, as with DEBUG off, instead of Django's debug page. An address that lacks only its final
+    slash is redirected for GET and HEAD, as APPEND_SLASH does, and named for other methods (whose
+    body a redirect would lose)."""
+    with_slash = request.path_info + "/"
+    if not with_slash.endswith("//") and _an_endpoint(with_slash, getattr(request, "urlconf", None)):
+        if request.method in ("GET", "HEAD"):
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+        path = request.path + "/"
+        message = f"No such API endpoint: {path} (with the final slash) is one."
+        return JsonResponse({"code": "not_found", "message": message, "extra": {"path": path}}, status=404)
+    return JsonResponse({"code": "not_found", "message": "No such API endpoint.", "extra": {}}, status=404)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

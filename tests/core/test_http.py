@@ -224,3 +224,36 @@ def test_roles_are_read_once_per_request(client, django_assert_num_queries):
         assert user_roles(user) == ["supervisor"]
         assert is_supervisor(user)
         assert user_roles(user) == ["supervisor"]
+
+
+@pytest.fixture
+def debug_urls(settings):
+    """contactcenter/urls.py as `make dev` loads it: DEBUG on."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import contactcenter.urls
+
+    settings.DEBUG = True
+    importlib.reload(contactcenter.urls)
+    clear_url_caches()
+    yield
+    settings.DEBUG = False
+    importlib.reload(contactcenter.urls)
+    clear_url_caches()
+
+
+def test_with_debug_on_unknown_api_addresses_still_answer_json(client, debug_urls):
+    """`make dev` is where integrators start: Django's debug 404 page (HTML, listing every URL
+    pattern) answered them there."""
+    client.force_login(User.objects.create_superuser("boss", password="a-long-passphrase"))
+    for path in ("/api/v1/nope/", "/api/v1/masking/rules/abc/", "/api/v2/"):
+        response = client.get(path)
+        assert response.status_code == 404 and response.json()["code"] == "not_found", path
+    moved = client.get("/api/v1/agents?page=1")  # the final slash missing: as APPEND_SLASH does
+    assert (moved.status_code, moved["Location"]) == (301, "/api/v1/agents/?page=1")
+    posted = client.post("/api/v1/agents", {}, content_type="application/json")  # a redirect would lose the body
+    assert posted.status_code == 404
+    assert posted.json()["message"] == "No such API endpoint: /api/v1/agents/ (with the final slash) is one."
+    assert client.get("/api/v1/agents/").status_code == 200  # the endpoints themselves are untouched
