@@ -167,7 +167,7 @@ def _upstream_values(upstream: SmartfloAgent) -> dict:
     except InvalidPhoneNumber:
         number = None
     intercom = upstream.intercom or None
-    if intercom is not None and not (len(intercom) == 4 and intercom.isdigit()):
+    if intercom is not None and not (len(intercom) == 4 and intercom.isascii() and intercom.isdigit()):
         intercom = None
     return {
         "smartflo_id": upstream.id[:64],

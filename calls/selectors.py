@@ -16,6 +16,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.models import FINAL_STATUSES, INBOUND_ON_CALL_LIMIT, CallStatus, OutboundCall, RingingAlert, held_by
 from calls.services.actions import LIVE_CALLS_CHANGED_KEY, PRE_ANSWER, interactive_client
+from contactcenter.core.converters import ascii_int
 from contactcenter.core.exceptions import ApplicationError, provider_error
 from contactcenter.core.roles import is_supervisor
 from contactcenter.phones import InvalidPhoneNumber, to_e164
@@ -78,8 +79,8 @@ def call_get_for_user(*, user, reference: str) -> OutboundCall:
     match = calls.filter(call_id=reference).first()
     if match is None and len(reference) == 36:
         match = calls.filter(custom_identifier=reference).first() if _is_uuid(reference) else None
-    if match is None and reference.isdigit():
-        match = calls.filter(pk=int(reference)).first()
+    if match is None and (pk := ascii_int(reference)) is not None:
+        match = calls.filter(pk=pk).first()
     if match is None:
         raise Http404("No such call.")
     return match

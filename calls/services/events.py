@@ -20,6 +20,7 @@ from agents.models import Agent
 from calls.models import CallEvent, CallStatus, OutboundCall, RingingAlert
 from calls.services.outcomes import record_outcome_copy_inbound
 from calls.services.state import call_can_transition, call_transition
+from contactcenter.core.converters import ascii_int
 from contactcenter.core.exceptions import ApplicationError
 from contactcenter.phones import InvalidPhoneNumber, to_e164
 from contactcenter.smartflo import parse_ist
@@ -96,7 +97,7 @@ def _target_status(event: str, call_status: str, data: dict[str, str]) -> str | 
         return STATUS_ONLY.get(call_status)
     if call_status == "":  # a hangup that does not say how it went: the stamps do
         billsec = data.get("billsec", "")
-        answered = (billsec.isdigit() and int(billsec) > 0) or bool(data.get("answer_stamp"))
+        answered = bool(ascii_int(billsec)) or bool(data.get("answer_stamp"))
         return S.COMPLETED if answered else S.MISSED
     return HANGUP_STATUS.get(call_status)  # None for a status we don't know: kept, not applied
 
@@ -147,8 +148,9 @@ def _fill_blanks(call: OutboundCall, data: dict[str, str]) -> list[str]:
         with contextlib.suppress(ValueError):  # a garbled stamp is ignored, the rest still applies
             put(field, parse_ist(data.get(key)))
     for field, key in (("duration_seconds", "duration"), ("billsec", "billsec")):
-        if data.get(key, "").isdigit():
-            put(field, int(data[key]))
+        seconds = ascii_int(data.get(key, ""), maximum=2**31 - 1)  # a PositiveIntegerField
+        if seconds is not None:
+            put(field, seconds)
     put("hangup_cause", data.get("hangup_cause", "")[:80])
     recording = data.get("recording_url", "")
     if recording.startswith(("http://", "https://")):

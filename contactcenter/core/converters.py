@@ -17,3 +17,13 @@ class IdConverter:
 
     def to_url(self, value: int | str) -> str:
         return str(value)
+
+
+def ascii_int(text: str, *, maximum: int = MAX_ID) -> int | None:
+    """`text` as a whole number from 0 to `maximum`, or None. Only ASCII digits count: `str.isdigit`
+    is true for "²" and "①", which `int()` then refuses with a ValueError (a 500 where it was
+    trusted), and a run of digits longer than any column holds overflows the database."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None

@@ -152,6 +152,9 @@ def request_limit_error(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, RequestDataTooBig):
         limit = {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
         return 413, {"code": "too_large", "message": "The request is too large.", "extra": limit}
+    if isinstance(exc, TooManyFilesSent):
+        limit = {"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+        return 400, {"code": "too_many_files", "message": "The request has too many files.", "extra": limit}
     limit = {"max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
     return 400, {"code": "too_many_fields", "message": "The request has too many fields.", "extra": limit}
 

@@ -42,7 +42,7 @@ def signed_in_or_token(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "token":
+        if request.headers.get("Authorization", "").split(None, 1)[:1] in (["Token"], ["token"]):  # as DRF splits it
             try:
                 found = TokenAuthentication().authenticate(request)
             except AuthenticationFailed as exc:

@@ -54,6 +54,9 @@ def test_numbers_out_of_range_in_a_query_are_400_naming_the_field(api, query):
 
 def test_a_page_past_the_last_is_404_and_page_size_applies(api):
     assert api.get("/api/v1/call-records/?page=1&page_size=5").status_code == 200
+    assert api.get("/api/v1/call-records/?page=&page_size=").status_code == 200  # empty is absent, as before
+    assert api.get("/api/v1/call-records/?page=last").status_code == 200  # DRF's own word
+    error(api.get("/api/v1/call-records/?page_size=last"), 400, "invalid")
     error(api.get("/api/v1/call-records/?page=7"), 404, "not_found")
     error(api.get("/api/v1/masking/rules/?page=x"), 400, "invalid")
 
@@ -69,3 +72,29 @@ def test_an_agent_id_too_large_is_400(api):
     body = {"destination_number": "9876543210", "agent": 2**63}
     response = api.post("/api/v1/calls/click-to-call/", body, content_type="application/json")
     assert error(response, 400, "invalid")["extra"]["fields"].keys() == {"agent"}
+
+
+def test_digits_of_other_scripts_in_an_address_or_an_event_are_not_numbers(api, smartflo):
+    """`str.isdigit` is true for "²" and "①", which `int()` refuses: they were 500s."""
+    for path in ("/api/v1/calls/%C2%B2/", "/api/v1/calls/%E2%91%A0/"):
+        error(api.get(path), 404, "not_found")
+    error(api.post("/api/v1/calls/%C2%B2/hangup/", {}, content_type="application/json"), 404, "call_not_found")
+    webhook = "/api/v1/webhooks/smartflo/?token=test-webhook-token"
+    for fields in ({"duration": "²"}, {"billsec": "²", "call_status": ""}, {"duration": "9" * 25}):
+        body = {"call_id": "1715235734.1", "event": "hangup", "call_status": "missed", **fields}
+        assert api.post(webhook, body, content_type="application/json").status_code == 200, fields
+
+
+def test_an_intercom_of_other_scripts_digits_is_refused(api, smartflo):
+    body = {"name": "Kiran", "follow_me_number": "9876500042", "intercom": "²²²²"}
+    response = api.post("/api/v1/agents/", body, content_type="application/json")
+    assert error(response, 400, "invalid")["extra"]["fields"].keys() == {"intercom"}
+
+
+def test_too_many_files_is_named_as_files(api, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = {f"f{i}": SimpleUploadedFile(f"{i}.txt", b"x") for i in range(4)}
+    body = error(api.post("/api/v1/otp/send/", {"phone": "9876543210", **files}), 400, "too_many_files")
+    assert body["extra"] == {"max_files": 2}

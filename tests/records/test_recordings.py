@@ -91,6 +91,8 @@ def test_an_api_client_opens_the_recording_link_the_api_gave_it_with_its_token(r
     response = api.get(link, **token(supervisor))
     assert response.status_code == 200 and body(response) == httpx.get(recorded.recording_url).content
     assert api.get(link, **token(asha.user)).status_code == 200  # the call's agent
+    tabbed = {"HTTP_AUTHORIZATION": token(supervisor)["HTTP_AUTHORIZATION"].replace(" ", "\t")}
+    assert api.get(link, **tabbed).status_code == 200  # any whitespace after the keyword, as DRF reads it
     assert api.get(link, **token(vikram.user)).status_code == 404  # a colleague: as for the page
     refused = api.get(link, HTTP_AUTHORIZATION="Token not-a-key")
     assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
