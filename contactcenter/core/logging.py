@@ -32,12 +32,13 @@ _GENERATED_KEY = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-f]{40}|(?=[0-9a-f]{0,31}[
 
 
 # A query-string value of a parameter that carries a phone number (`?party=`, `&number=`,
-# `caller_id_number=`, `destination_number=`...): masked whatever its form, since the app accepts
+# `caller_id_number=`, `destination_number=`, and the searches `q=` and `search=`, which match
+# numbers too): masked whatever its form, since the app accepts
 # numbers written with brackets, dots, dashes between pairs of digits, percent-encoded or in other
 # scripts' digits, which the pattern above cannot tell from dates and ids in free text.
 _PHONE_PARAMETER = re.compile(
-    r"(?i)((?:^|[?&;\s])[a-z_]*(?:number|phone|party|caller|callee|customer|destination|dial|mobile|msisdn)"
-    r"[a-z_]*=)([^&\s\"';]+)"
+    r"(?i)((?:^|[?&;\s])(?!page_)(?:q|search|number|phone|mobile|msisdn|dial|party(?:_[ab])?|caller|callee|"
+    r"destination|[a-z_]*_number|[a-z_]*_phone)=)([^&\s\"';]+)"
 )
 
 

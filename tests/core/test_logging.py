@@ -65,6 +65,12 @@ def test_a_number_parameter_is_masked_in_any_form_the_app_accepts():
             assert re.search(rf"&{name}=\*{{6,}}2345&active=true", line), line
             assert "page=2" in line and "200 512" in line
     assert redact("GET /calls/records/?number=3210&agent=4") == "GET /calls/records/?number=3210&agent=4"  # 4 digits
+    for search in ("/agents/?q=987654321", "/api/v1/agents/?search=%2B9198765"):  # a number in a search
+        line = redact(f"GET {search} HTTP/1.1")
+        assert "987654321" not in line and "9198765" not in line and "*" in line, line
+    # values that are not phone numbers stay readable
+    for kept in ("customer_id=C-998877", "page_number=1234567", "call_id=1715235734.129662"):
+        assert redact(f"GET /x/?{kept}&a=1") == f"GET /x/?{kept}&a=1", kept
 
 
 def test_djangos_own_loggers_go_through_the_redacting_handler(settings):
