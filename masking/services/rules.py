@@ -121,8 +121,11 @@ def masking_rule_clean(
 def _serialize_numbers(*numbers: str) -> None:
     """Until the transaction ends, make "is this a masking number?" and "does an active rule
     transfer calls to it?" one question per number: a number being added and a rule being opened
-    that dials it cannot both pass their check. PostgreSQL: advisory locks, in one order;
-    SQLite: the project opens every transaction with BEGIN IMMEDIATE, which serialises writers."""
+    that dials it cannot both pass their check. PostgreSQL: advisory locks, sorted. Every writer
+    takes all the numbers it touches (the rule's masking number and parties) in one call, before
+    any row lock, so no two wait on each other in a cycle; a later call for numbers already held
+    returns at once. SQLite: the project opens every transaction with BEGIN IMMEDIATE, which
+    serialises writers."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
         return
@@ -371,6 +374,7 @@ def masking_rule_create(
     )
     now = timezone.now()
     with transaction.atomic():
+        _serialize_numbers(cleaned["masking_number"], cleaned["party_a"], cleaned["party_b"])  # first, all at once
         number = masking_number_lock(number=cleaned.pop("masking_number"), register=True)
         rule = MaskingRule(
             masking_number=number,
@@ -421,6 +425,9 @@ def masking_rule_update(*, rule: MaskingRule, data: dict[str, Any]) -> MaskingRu
         raise ValidationError(errors) from None
     now = timezone.now()
     with transaction.atomic():
+        _serialize_numbers(
+            rule.masking_number.number, cleaned["masking_number"], cleaned["party_a"], cleaned["party_b"]
+        )
         # Lock both numbers when the rule moves, always in the same order (no deadlock).
         new_number = cleaned.pop("masking_number")
         wanted = sorted({rule.masking_number.number, new_number})
@@ -447,6 +454,7 @@ def masking_rule_activate(*, rule: MaskingRule) -> MaskingRule:
     """Make an inactive rule answer again (409 if another active rule has one of its callers)."""
     _refuse_session_rule(rule)
     with transaction.atomic():
+        _serialize_numbers(rule.masking_number.number, rule.party_a, rule.party_b)
         masking_number_lock(number=rule.masking_number.number)
         locked = MaskingRule.objects.select_for_update().select_related("masking_number").get(pk=rule.pk)
         if not locked.active:

@@ -21,7 +21,7 @@ from contactcenter.core.exceptions import ApplicationError
 from contactcenter.phones import mask
 from masking.models import MaskingNumber, MaskingRoute, MaskingRule, MaskingSession
 from masking.selectors import masking_pool_candidates, masking_rules_blocking
-from masking.services.rules import _routes_open, _rule_deactivate, clean_phone
+from masking.services.rules import _routes_open, _rule_deactivate, _serialize_numbers, clean_phone
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,7 @@ def _allocate(
         raise _PoolExhausted
     for number_id in candidates:
         with transaction.atomic():
+            _serialize_numbers(number_id, a, b)  # before any row lock, as every writer of rules does
             number = MaskingNumber.objects.select_for_update().filter(pk=number_id, active=True, pooled=True).first()
             if number is None:
                 continue

@@ -163,3 +163,51 @@ def test_concurrent_rule_creation_for_one_caller_keeps_one(db):
     assert len(created) == 1
     assert all(isinstance(e, ApplicationError) and e.code == "rule_conflict" for e in errors), errors
     assert MaskingRule.objects.filter(active=True).count() == 1
+
+
+def test_a_number_added_while_a_rule_that_dials_it_opens_is_never_both(monkeypatch):
+    """A masking number added at the moment a rule transferring calls to it is opened: each passes
+    its own check unless the two are serialised per number (then the second sees the first)."""
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    from masking.services import rules
+
+    checked, release = threading.Event(), threading.Event()
+    real = rules._refuse_if_dialled
+
+    def paused(number: str, field: str) -> None:
+        real(number, field)
+        if field == "number" and connection.in_atomic_block:  # the number's own check passed: hold on
+            checked.set()
+            release.wait(1.5)
+
+    monkeypatch.setattr(rules, "_refuse_if_dialled", paused)
+    outcomes: dict[str, str] = {}
+
+    def add_number() -> None:
+        try:
+            masking_number_create(number=B)
+            outcomes["number"] = "added"
+        except ValidationError:
+            outcomes["number"] = "refused"
+        finally:
+            connections.close_all()
+
+    def open_rule() -> None:
+        checked.wait(5)
+        try:
+            services.masking_rule_create(masking_number="+918069000999", party_a=A, party_b=B)
+            outcomes["rule"] = "opened"
+        except (ApplicationError, ValidationError):
+            outcomes["rule"] = "refused"
+        finally:
+            release.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=add_number), threading.Thread(target=open_rule)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["added", "refused"], outcomes  # never a rule dialling a masking number
