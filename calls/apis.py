@@ -181,10 +181,13 @@ class CallTransferApi(APIView):
         if target is None:
             raise serializers.ValidationError({"agent": ["No such agent."]})
         try:
-            if call is None:
-                call_transfer(call_id=call_id, to_agent=target)
-                return Response({"call_id": call_id, "status": "transfer_requested", "transferred_to": target.pk})
-            call = call_transfer(call=call, to_agent=target)
+            if call is None:  # ours after all if Smartflo's entry carries our identifier: then the call
+                call = call_transfer(call_id=call_id, to_agent=target)
+                if call is None:
+                    body = {"call_id": call_id, "status": "transfer_requested", "transferred_to": target.pk}
+                    return Response(body)
+            else:
+                call = call_transfer(call=call, to_agent=target)
         except DjangoValidationError as exc:
             raise _validation(exc) from exc
         return Response(CallOutputSerializer(call).data)

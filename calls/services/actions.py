@@ -338,12 +338,22 @@ def call_transfer(
     try:
         if call is not None and call.status in PRE_ANSWER:  # our status may lag Smartflo's: ask it
             live = _live_entry(call, smartflo)
-            if live is None or live.state in PRE_ANSWER:
+            if live is None:
                 raise ApplicationError(
-                    "The customer has not answered yet: a call can be transferred once they have.",
-                    code="call_not_answered",
-                    status_code=409,
+                    "Smartflo does not list this call as live any more.", code="call_not_live", status_code=409
                 )
+            _refuse_unanswered(live)
+        elif call is None:  # a call we did not place (the live board, the API): as Smartflo lists it
+            live = next((entry for entry in smartflo.live_calls() if entry.call_id == call_id), None)
+            if live is None:
+                raise ApplicationError(
+                    "Smartflo has no live call with this id.", code="call_not_found", status_code=404
+                )
+            _refuse_unanswered(live)
+            call = _ours_by_identifier(live)  # placed by us after all, its call id not stored yet
+            if call is not None and not call.call_id:
+                OutboundCall.objects.filter(pk=call.pk, call_id__isnull=True).update(call_id=live.call_id)
+                call.call_id = live.call_id
         smartflo.transfer(
             call_id=_smartflo_call_id(call, smartflo) if call is not None else call_id,
             intercom=to_agent.intercom or to_national(to_agent.follow_me_number),
@@ -361,6 +371,23 @@ def call_transfer(
     call.refresh_from_db()
     logger.info("call %s transferred to agent %s", call.pk, to_agent.pk)
     return call
+
+
+def _ours_by_identifier(live) -> OutboundCall | None:
+    try:
+        identifier = uuid.UUID(live.custom_identifier or "")
+    except ValueError:
+        return None
+    return OutboundCall.objects.filter(custom_identifier=identifier).first()
+
+
+def _refuse_unanswered(live) -> None:
+    if live.state in PRE_ANSWER:
+        raise ApplicationError(
+            "The customer has not answered yet: a call can be transferred once they have.",
+            code="call_not_answered",
+            status_code=409,
+        )
 
 
 def call_supervise(

@@ -173,6 +173,24 @@ def test_supervisor_transfers_a_call_we_did_not_place_and_an_agent_may_not(super
     missing = post(supervisor_client, "/api/v1/calls/1715235734.404/transfer/", {"agent": vikram.pk})
     assert missing.status_code == 404 and missing.json()["code"] == "call_not_found"
 
+    smartflo.set_scenario("9876543298", ring_seconds=30)  # one still ringing: as the board, not yet
+    ringing = smartflo.click_to_call(agent_number="1002", destination_number="9876543298")
+    smartflo.wait_for_state(ringing, "agent_ringing")
+    early = post(supervisor_client, f"/api/v1/calls/{ringing}/transfer/", {"agent": vikram.pk})
+    assert early.status_code == 409 and early.json()["code"] == "call_not_answered"
+
+
+def test_a_supervisor_transfer_by_smartflos_id_of_a_call_we_placed_is_recorded_on_it(
+    asha_client, supervisor_client, vikram, smartflo
+):
+    """Our call, named by Smartflo's id before we stored it: it is ours (found by our identifier)."""
+    body = live_call(asha_client, smartflo)
+    OutboundCall.objects.filter(pk=body["id"]).update(call_id=None)
+    response = post(supervisor_client, f"/api/v1/calls/{body['call_id']}/transfer/", {"agent": vikram.pk})
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == body["id"] and response.json()["transferred_to"] == vikram.pk
+    assert OutboundCall.objects.get(pk=body["id"]).call_id == body["call_id"]
+
 
 def test_supervisor_hangup_of_a_call_smartflo_does_not_list_is_404(supervisor_client, smartflo):
     # Smartflo's "Call not found or already ended" is not Smartflo failing (it was a 502).
