@@ -15,7 +15,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -239,12 +239,21 @@ def records_export(request: HttpRequest) -> StreamingHttpResponse:
 @signed_in_or_token  # the API's records link here: a token opens it too
 @require_GET
 def record_recording(request: HttpRequest, call_id: str) -> HttpResponse:
-    record = call_record_get(scope=RecordScope.for_user(request.user), call_id=call_id)
+    api = getattr(request, "api_token", False)  # opened with the API's token: errors in its shape
+    try:
+        record = call_record_get(scope=RecordScope.for_user(request.user), call_id=call_id)
+    except Http404:
+        if not api:
+            raise
+        return JsonResponse({"code": "not_found", "message": "No such call record.", "extra": {}}, status=404)
     try:
         stream = recording_open(
             url=record.recording_url, call_id=record.call_id, range_header=request.headers.get("Range")
         )
     except ApplicationError as exc:
+        if api:
+            body = {"code": exc.code, "message": exc.message, "extra": exc.extra}
+            return JsonResponse(body, status=exc.status_code)
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(
         stream.chunks(), status=stream.status, content_type=stream.headers.get("content-type", "audio/mpeg")

@@ -55,7 +55,8 @@ from contactcenter.phones import InvalidPhoneNumber, to_e164
 
 BOARD_INTERVALS = (2, 5, 10, 30)
 HISTORY_NUMBER_ERROR = (
-    "Enter a full Indian phone number: 10 digits, such as 98765 43210 (+91 or 0 in front, spaces and dashes are fine)."
+    "Enter a full Indian phone number: 10 digits, such as 98765 43210 "
+    "(+91, 0091 or 0 in front, spaces and dashes are fine)."
 )
 
 

@@ -38,7 +38,8 @@ def supervisor_required(view):
 def signed_in_or_token(view):
     """Page decorator for what API clients are handed links to (a record's `recording`): a
     request with `Authorization: Token <key>` is that token's user (401 in the API's shape if the
-    token is wrong); any other is a page's, sent to sign-in when signed out."""
+    token is wrong; the view answers such a request's errors in JSON too: `request.api_token`); any
+    other is a page's, sent to sign-in when signed out."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -50,6 +51,7 @@ def signed_in_or_token(view):
                 return JsonResponse(body, status=401, headers={"WWW-Authenticate": "Token"})
             if found is not None:
                 request.user = found[0]
+                request.api_token = True  # its errors are the API's JSON too
                 return view(request, *args, **kwargs)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())

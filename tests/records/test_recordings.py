@@ -93,7 +93,8 @@ def test_an_api_client_opens_the_recording_link_the_api_gave_it_with_its_token(r
     assert api.get(link, **token(asha.user)).status_code == 200  # the call's agent
     tabbed = {"HTTP_AUTHORIZATION": token(supervisor)["HTTP_AUTHORIZATION"].replace(" ", "\t")}
     assert api.get(link, **tabbed).status_code == 200  # any whitespace after the keyword, as DRF reads it
-    assert api.get(link, **token(vikram.user)).status_code == 404  # a colleague: as for the page
+    hidden = api.get(link, **token(vikram.user))  # a colleague: as for the page, in the API's shape
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
     refused = api.get(link, HTTP_AUTHORIZATION="Token not-a-key")
     assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
     signed_out = api.get(link)  # no token, no session: the sign-in page, as before
@@ -105,6 +106,11 @@ def test_a_host_off_the_list_is_refused_without_fetching(records_settings, super
     response = supervisor_client.get(proxy_url(record))
     assert response.status_code == 403
     assert b"not allowed" in response.content
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.get_or_create(user=asha.user)[0].key  # with the API's token: its JSON shape
+    api = supervisor_client.__class__().get(proxy_url(record), HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.status_code == 403 and api.json()["message"] and api.json()["code"]
 
 
 def test_a_redirect_off_the_list_is_not_followed(redirector, supervisor_client, asha):
