@@ -39,7 +39,7 @@ def _validation(exc: DjangoValidationError) -> serializers.ValidationError:
 
 
 def _error_body(exc: ApplicationError) -> tuple[int, dict]:
-    return exc.status_code, {"code": exc.code, "message": exc.message, "extra": exc.extra}
+    return exc.status_code, exc.body()
 
 
 class ClickToCallApi(APIView):
@@ -180,16 +180,12 @@ class CallTransferApi(APIView):
         target = Agent.objects.filter(pk=data.validated_data["agent"]).first()
         if target is None:
             raise serializers.ValidationError({"agent": ["No such agent."]})
-        try:
-            if call is None:  # ours after all if Smartflo's entry carries our identifier: then the call
-                call = call_transfer(call_id=call_id, to_agent=target)
-                if call is None:
-                    body = {"call_id": call_id, "status": "transfer_requested", "transferred_to": target.pk}
-                    return Response(body)
-            else:
-                call = call_transfer(call=call, to_agent=target)
+        try:  # by Smartflo's id when not ours (ours after all if its entry carries our identifier)
+            call = call_transfer(call=call, call_id=None if call else call_id, to_agent=target)
         except DjangoValidationError as exc:
             raise _validation(exc) from exc
+        if call is None:
+            return Response({"call_id": call_id, "status": "transfer_requested", "transferred_to": target.pk})
         return Response(CallOutputSerializer(call).data)
 
 

@@ -252,8 +252,7 @@ def record_recording(request: HttpRequest, call_id: str) -> HttpResponse:
         )
     except ApplicationError as exc:
         if api:
-            body = {"code": exc.code, "message": exc.message, "extra": exc.extra}
-            return JsonResponse(body, status=exc.status_code)
+            return JsonResponse(exc.body(), status=exc.status_code)
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(
         stream.chunks(), status=stream.status, content_type=stream.headers.get("content-type", "audio/mpeg")

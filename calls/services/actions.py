@@ -455,10 +455,10 @@ def _check_wrap_up(call: OutboundCall | RingingAlert, note: str, disposition: Di
             f"This note was changed elsewhere since you opened it; it is now {saved}. "
             "Your text is kept: check it and save again."
         )
-    had = bool(call.note or call.disposition_id)
-    if not had and not note.strip() and disposition is None:
+    had, empty = bool(call.note or call.disposition_id), not note.strip() and disposition is None
+    if empty and not had:
         raise NothingToSave()
-    call.wrap_up_cleared = had and not note.strip() and disposition is None
+    call.wrap_up_cleared = had and empty
 
 
 @transaction.atomic

@@ -49,6 +49,10 @@ class ApplicationError(Exception):
             self.status_code = status_code
         self.extra = extra or {}
 
+    def body(self) -> dict[str, Any]:
+        """The API's error shape: `{"code", "message", "extra"}`."""
+        return {"code": self.code, "message": self.message, "extra": self.extra}
+
 
 #: Errors that say the database could not be reached or dropped the connection (a restart, a
 #: failover, a network cut; on PostgreSQL also a deadlock or a cancelled statement): the request
@@ -168,14 +172,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         request = context.get("request")
         logger.error("database unavailable on %s", getattr(request, "path", "?"), exc_info=exc)
         error = database_unavailable()
-        response = Response({"code": error.code, "message": error.message, "extra": error.extra}, status=503)
+        response = Response(error.body(), status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
     if isinstance(exc, ApplicationError):
-        return Response(
-            {"code": exc.code, "message": exc.message, "extra": exc.extra},
-            status=exc.status_code,
-        )
+        return Response(exc.body(), status=exc.status_code)
     if isinstance(exc, REQUEST_LIMITS):  # Django's upload limits: a 413 or a 400
         status_code, body = request_limit_error(exc)
         return Response(body, status=status_code)

@@ -43,7 +43,7 @@ def signed_in_or_token(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.headers.get("Authorization", "").split(None, 1)[:1] in (["Token"], ["token"]):  # as DRF splits it
+        if request.headers.get("Authorization", "").lower().split(None, 1)[:1] == ["token"]:  # as DRF reads it
             try:
                 found = TokenAuthentication().authenticate(request)
             except AuthenticationFailed as exc:

@@ -172,7 +172,7 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
         path = request.path + "/"
         message = f"No such API endpoint: {path} (with the final slash) is one."
         return JsonResponse({"code": "not_found", "message": message, "extra": {"path": path}}, status=404)
-    return JsonResponse({"code": "not_found", "message": "No such API endpoint.", "extra": {}}, status=404)
+    return not_found(request)  # what DEBUG off answers
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -202,7 +202,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
         error = database_unavailable()
         if _wants_json(request):
-            response = JsonResponse({"code": error.code, "message": error.message, "extra": error.extra}, status=503)
+            response = JsonResponse(error.body(), status=503)
         else:
             page = loader.get_template("503.html").render({"retry_after": DATABASE_RETRY_AFTER_SECONDS})
             response = HttpResponse(page, status=503)

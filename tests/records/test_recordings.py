@@ -93,6 +93,8 @@ def test_an_api_client_opens_the_recording_link_the_api_gave_it_with_its_token(r
     assert api.get(link, **token(asha.user)).status_code == 200  # the call's agent
     tabbed = {"HTTP_AUTHORIZATION": token(supervisor)["HTTP_AUTHORIZATION"].replace(" ", "\t")}
     assert api.get(link, **tabbed).status_code == 200  # any whitespace after the keyword, as DRF reads it
+    shouted = {"HTTP_AUTHORIZATION": token(supervisor)["HTTP_AUTHORIZATION"].replace("Token", "TOKEN")}
+    assert api.get(link, **shouted).status_code == 200  # the keyword in any case, as DRF reads it
     hidden = api.get(link, **token(vikram.user))  # a colleague: as for the page, in the API's shape
     assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
     refused = api.get(link, HTTP_AUTHORIZATION="Token not-a-key")
