@@ -10,7 +10,6 @@ session, rule, so no two writers wait on each other in a circle.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contactcenter.core.exceptions import ApplicationError
+from contactcenter.core.locks import advisory_xact_locks
 from contactcenter.phones import InvalidPhoneNumber, mask, to_e164
 from masking.models import MaskingNumber, MaskingRoute, MaskingRule
 
@@ -121,18 +121,10 @@ def masking_rule_clean(
 def _serialize_numbers(*numbers: str) -> None:
     """Until the transaction ends, make "is this a masking number?" and "does an active rule
     transfer calls to it?" one question per number: a number being added and a rule being opened
-    that dials it cannot both pass their check. PostgreSQL: advisory locks, sorted. Every writer
+    that dials it cannot both pass their check (advisory locks: `core/locks.py`). Every writer
     takes all the numbers it touches (the rule's masking number and parties) in one call, before
-    any row lock, so no two wait on each other in a cycle; a later call for numbers already held
-    returns at once. SQLite: the project opens every transaction with BEGIN IMMEDIATE, which
-    serialises writers."""
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for number in sorted(set(numbers)):
-            key = hashlib.sha256(f"contactcenter.masking.number:{number}".encode()).digest()[:8]
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(key, "big", signed=True)])
+    any row lock, so no two wait on each other in a cycle."""
+    advisory_xact_locks("masking.number", *numbers)
 
 
 def _dialled_by(number: str) -> MaskingRule | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from contactcenter.core.locks import advisory_xact_locks
 from contactcenter.phones import mask
 from otp.codes import generate_code, hash_code, seal_code
 from otp.errors import OtpNotConfigured, OtpThrottled
@@ -39,23 +39,10 @@ class _Wait:
     message: str
 
 
-def _advisory_lock_id(key: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"contactcenter.otp.send:{key}".encode()).digest()[:8], "big", signed=True)
-
-
 def _serialize_sends(*, client_id: int, phone: str) -> None:
-    """Make concurrent sends for one client or one phone count the same rows one after another.
-
-    PostgreSQL: transaction-scoped advisory locks, always the client's before the phone's, so two
-    sends can never wait on each other in a cycle. SQLite: the project opens every transaction
-    with BEGIN IMMEDIATE, which already serialises writers.
-    """
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for key in (f"client:{client_id}", f"phone:{phone}"):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_lock_id(key)])
+    """Make concurrent sends for one client or one phone count the same rows one after another
+    (advisory locks on both, the client's before the phone's: `core/locks.py`)."""
+    advisory_xact_locks("otp.send", f"client:{client_id}", f"phone:{phone}")
 
 
 def _window_wait(created: list[datetime], *, limit: int, window: timedelta, now: datetime) -> float | None:
